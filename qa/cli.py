@@ -1,0 +1,190 @@
+"""The ``qa`` command: index, ask, serve, eval.
+
+Heavy imports (torch, faiss, FastAPI) happen inside the commands, so ``qa --help`` is fast.
+Errors print one line and exit non-zero: 1 for a domain error, 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from qa.errors import QAError
+
+EPILOG = """\
+examples:
+  qa index                       build or update ./index from ./corpus
+  qa ask "Which Ukrainian president was ousted in 2014?"
+  qa ask --json -k 3 "What is structural power?"
+  qa serve --port 8000           chat page on http://127.0.0.1:8000/
+  qa eval questions.jsonl        hit@1, recall@5, no-answer accuracy …
+
+environment: QA_CORPUS_DIR, QA_INDEX_DIR, QA_MODEL (see README)
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``qa`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.run(args)
+        return code
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", type=Path, help="corpus directory (default ./corpus, or QA_CORPUS_DIR)")
+    common.add_argument("--index", type=Path, help="index directory (default ./index, or QA_INDEX_DIR)")
+    common.add_argument("--model", help="embedding model name or local directory (or QA_MODEL)")
+
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Answers questions with verbatim, cited excerpts from a document collection.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="build or update the index",
+                       description="Index new and changed documents; reuse the vectors of unchanged ones.")
+    p.add_argument("--full", action="store_true", help="re-read and re-embed every document")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any file was skipped")
+    p.add_argument("--no-wait", action="store_true", help="fail instead of waiting for another build")
+    p.set_defaults(run=cmd_index)
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question",
+                       description="Print the best excerpts for a question with their citations.")
+    p.add_argument("question")
+    p.add_argument("-k", "--top-k", type=int, default=3, help="number of excerpts (1-20, default 3)")
+    p.add_argument("--json", action="store_true", help="print the /ask API response as JSON")
+    p.set_defaults(run=cmd_ask)
+
+    p = sub.add_parser("serve", parents=[common], help="start the web server (builds the index if missing)",
+                       description="Serve the chat page and the API; build the index first if there is none.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("eval", parents=[common], help="score a question set in-process",
+                       description="The metrics of shared/eval/score.py, computed without a server.")
+    p.add_argument("questions", type=Path, help="JSONL question set")
+    p.add_argument("-k", "--top-k", type=int, default=5)
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
+    p.add_argument("--show-misses", action="store_true")
+    p.set_defaults(run=cmd_eval)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from qa.config import Settings
+
+    overrides = {
+        key: value
+        for key, value in (("corpus_dir", args.corpus), ("index_dir", args.index), ("model", args.model))
+        if value is not None
+    }
+    return Settings(**overrides)
+
+
+def _embedder(settings: Any) -> Any:
+    from qa.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.model)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from qa.indexing import build_index
+
+    settings = _settings(args)
+    report = build_index(
+        settings.corpus_dir, settings.index_dir, _embedder(settings),
+        full=args.full, wait=not args.no_wait, progress=sys.stderr.isatty(),
+    )
+    print(report.summary())
+    for doc_id, reason in sorted(report.skipped.items()):
+        print(f"  skipped {doc_id}: {reason}")
+    return 1 if args.strict and report.skipped else 0
+
+
+def _service(settings: Any) -> Any:
+    from qa.service import QAService
+
+    service = QAService(settings.index_dir, _embedder(settings))
+    service.load()
+    return service
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.api import answer_response
+
+    service = _service(_settings(args))
+    answer = service.ask(args.question, args.top_k)
+    if args.json:
+        print(answer_response(answer).model_dump_json(indent=2))
+        return 0
+    if answer.no_answer:
+        print("The sources don't answer this." + (" Nearest passages:" if answer.excerpts else ""))
+    for n, excerpt in enumerate(answer.excerpts, 1):
+        src = excerpt.source
+        where = ", ".join(x for x in (src.title, src.section, f"p. {src.page}" if src.page else None) if x)
+        quote = " ".join(excerpt.text.split())
+        print(f"\n{n}. [{excerpt.score:.2f}] {where}")
+        print(textwrap.fill(f"“{quote}”", width=100, initial_indent="   ", subsequent_indent="   "))
+        print(f"   — {src.document}, characters {src.start}–{src.end}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from qa.api import create_app
+    from qa.errors import IndexMissingError
+    from qa.indexing import build_index
+    from qa.store import current_build
+
+    settings = _settings(args)
+    try:
+        current_build(settings.index_dir)
+    except IndexMissingError:
+        print(f"qa: no index in {settings.index_dir}; building it from {settings.corpus_dir} …", file=sys.stderr)
+        report = build_index(settings.corpus_dir, settings.index_dir, _embedder(settings),
+                             progress=sys.stderr.isatty())
+        print(report.summary(), file=sys.stderr)
+    app = create_app(settings)
+    print(f"qa: chat page on http://{args.host}:{args.port}/  (API docs at /docs)", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa.evaluation import evaluate, load_questions
+
+    service = _service(_settings(args))
+    metrics, misses = evaluate(service, load_questions(args.questions), top_k=args.top_k)
+    if args.show_misses:
+        for qid, why in misses:
+            print(f"miss {qid}: {why}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for key, value in metrics.items():
+            print(f"{key:22} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

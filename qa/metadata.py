@@ -1,0 +1,59 @@
+"""Citation metadata: the user-editable ``metadata.toml`` beside the documents.
+
+Each table is keyed by a document id (its path relative to the corpus)::
+
+    ["002_bfbcccb078368d48.txt"]
+    title = "The Role of the United States in the Future of Iran-Russia Relations"
+    authors = ["Afifeh Abedi", "Mohammad Rahim Eyvazi", "Jahangir Karami"]
+    date = "2024"
+    url = "https://irfajournal.csr.ir/?lang=fa"
+
+Anything missing falls back to what the source file says (an HTML title, PDF metadata),
+and the title finally to the file name.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from qa.errors import QAError
+from qa.readers import SourceText
+from qa.records import DocumentMeta
+
+METADATA_FILE = "metadata.toml"
+
+
+def load_metadata(corpus_dir: Path) -> dict[str, dict[str, Any]]:
+    """Read ``corpus_dir/metadata.toml``; an absent file means no metadata."""
+    path = corpus_dir / METADATA_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise QAError(f"{path}: invalid TOML ({exc}); fix or delete the file") from exc
+    return {key: value for key, value in data.items() if isinstance(value, dict)}
+
+
+def document_meta(document_id: str, source: SourceText, entry: dict[str, Any]) -> DocumentMeta:
+    """Merge one metadata entry with the source's own hints into a ``DocumentMeta``.
+
+    >>> document_meta("notes/a_b.txt", SourceText(text="x"), {}).title
+    'a b'
+    """
+    authors = entry.get("authors", source.authors)
+    if isinstance(authors, str):
+        authors = [authors]
+    title = entry.get("title") or source.title or PurePosixPath(document_id).stem.replace("_", " ")
+    return DocumentMeta(
+        title=str(title).strip(),
+        authors=tuple(str(a) for a in authors),
+        date=_optional_str(entry.get("date", source.date)),
+        url=_optional_str(entry.get("url")),
+    )
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value in (None, "") else str(value)

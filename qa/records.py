@@ -1,0 +1,117 @@
+"""Shared records that flow through the pipeline.
+
+Small frozen dataclasses, importing nothing else from the package. Every offset is a
+character offset into ``Document.text``, the document's text exactly as read, so that
+``document.text[start:end]`` is always the quoted text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """Citation details of one source, from the corpus metadata file or the source itself."""
+
+    title: str
+    authors: tuple[str, ...] = ()
+    date: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source as read: its id (path relative to the corpus, ``/`` separators) and text.
+
+    ``page_starts`` holds the offset where each page begins (page 1 first); it is empty for
+    sources without pages.
+    """
+
+    id: str
+    text: str
+    meta: DocumentMeta
+    sha256: str
+    page_starts: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and the span of text it governs (heading line included)."""
+
+    title: str
+    level: int
+    heading_start: int
+    heading_end: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence: ``document.text[start:end]``, with its section and page."""
+
+    document: str
+    start: int
+    end: int
+    section: str | None = None
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A few consecutive sentences of one section, the unit that retrieval ranks.
+
+    ``first`` and ``last`` are indices into the document's sentence list (inclusive).
+    """
+
+    document: str
+    start: int
+    end: int
+    first: int
+    last: int
+    section: str | None = None
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Chunked:
+    """A document split into sentences and passages, ready to embed."""
+
+    document: Document
+    sentences: tuple[Sentence, ...]
+    passages: tuple[Passage, ...]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where an excerpt comes from."""
+
+    document: str
+    title: str
+    section: str | None
+    page: int | None
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """A verbatim quote: ``text == document.text[source.start:source.end]``.
+
+    ``highlight`` is a ``(start, end)`` range inside ``text`` on the span that answers best.
+    """
+
+    text: str
+    highlight: tuple[int, int]
+    score: float
+    source: Citation
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The response to one question."""
+
+    question: str
+    no_answer: bool
+    excerpts: tuple[Excerpt, ...] = field(default_factory=tuple)
+    took_ms: float = 0.0

@@ -1,0 +1,148 @@
+"""The answering service: the one object the web layer and the CLI talk to.
+
+It owns the loaded index and the embedder, answers questions, lists documents, and swaps
+in a rebuilt index without interrupting questions in flight: a question runs against the
+``_Loaded`` snapshot it started with, and a reload replaces the snapshot in one assignment.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.embedding import Embedder
+from qa.errors import DocumentNotFoundError, IndexMissingError, InvalidRequestError, QAError
+from qa.excerpts import WEIGHTS, calibrated, choose_excerpts
+from qa.records import Answer, Document
+from qa.retrieval import Retriever
+from qa.store import CURRENT_FILE, StoredIndex, load_index
+
+MAX_QUESTION_CHARS = 1000
+MAX_TOP_K = 20
+NO_ANSWER_BELOW = 0.5  # calibrated score of the best excerpt; tuned on the dev set
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    index: StoredIndex
+    retriever: Retriever
+    pointer: str
+
+
+class QAService:
+    """Answers questions from the index in ``index_dir`` with ``embedder``."""
+
+    def __init__(self, index_dir: Path, embedder: Embedder, no_answer_below: float = NO_ANSWER_BELOW) -> None:
+        self.index_dir = index_dir
+        self.embedder = embedder
+        self.no_answer_below = no_answer_below
+        self._loaded: _Loaded | None = None
+        self._reload_lock = threading.Lock()
+        self.last_error: str | None = None
+
+    # -- index lifecycle -------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the live index now; raises the domain error if there is none or it is bad."""
+        with self._reload_lock:
+            pointer = self._pointer()
+            index = load_index(self.index_dir, self.embedder.name)
+            self._loaded = _Loaded(index, Retriever(index), pointer)
+            self.last_error = None
+
+    def reload_if_changed(self) -> bool:
+        """Load a rebuilt index if ``CURRENT`` changed; keep serving the old one on failure."""
+        pointer = self._pointer()
+        current = self._loaded
+        if pointer is None or (current is not None and current.pointer == pointer):
+            return False
+        try:
+            self.load()
+        except QAError as exc:
+            self.last_error = str(exc)
+            return False
+        return True
+
+    def _pointer(self) -> str | None:
+        try:
+            return (self.index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+
+    @property
+    def loaded(self) -> _Loaded:
+        """The current snapshot; raises ``IndexMissingError`` when none is loaded."""
+        current = self._loaded
+        if current is None:
+            raise IndexMissingError(
+                self.last_error or f"no index in {self.index_dir}: run `qa index` to build it"
+            )
+        return current
+
+    @property
+    def ready(self) -> bool:
+        """Whether an index is loaded."""
+        return self._loaded is not None
+
+    # -- questions ---------------------------------------------------------------------
+
+    def ask(self, question: str, top_k: int = 5) -> Answer:
+        """Answer ``question`` with up to ``top_k`` verbatim excerpts."""
+        started = time.perf_counter()
+        question = validate_question(question)
+        if not 1 <= top_k <= MAX_TOP_K:
+            raise InvalidRequestError(f"top_k {top_k} must be between 1 and {MAX_TOP_K}")
+        snapshot = self.loaded
+        vector = self.embedder.encode([question])[0]
+        candidates = snapshot.retriever.candidates(question, vector)
+        excerpts = choose_excerpts(snapshot.index, candidates, question, top_k)
+        best = excerpts[0].score if excerpts else 0.0
+        return Answer(
+            question=question,
+            no_answer=best < self.no_answer_below,
+            excerpts=tuple(excerpts),
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    # -- documents ---------------------------------------------------------------------
+
+    def documents(self) -> list[Document]:
+        """Every indexed document, in corpus order."""
+        return list(self.loaded.index.documents)
+
+    def document(self, document_id: str) -> Document:
+        """One indexed document; raises ``DocumentNotFoundError``."""
+        index = self.loaded.index
+        row = index.doc_rows.get(document_id)
+        if row is None:
+            raise DocumentNotFoundError(f"no document {document_id!r} in the index")
+        return index.documents[row]
+
+    def outline(self, document_id: str) -> list[tuple[str, int]]:
+        """Sections of a document as ``(title, first offset)``, in order."""
+        index = self.loaded.index
+        row = index.doc_rows.get(document_id)
+        if row is None:
+            raise DocumentNotFoundError(f"no document {document_id!r} in the index")
+        s = index.sentences
+        out: list[tuple[str, int]] = []
+        for i in range(len(s)):
+            if s.doc[i] == row and s.section[i] and (not out or out[-1][0] != s.section[i]):
+                out.append((str(s.section[i]), int(s.start[i])))
+        return out
+
+
+def validate_question(question: str) -> str:
+    """The question trimmed; raises ``InvalidRequestError`` if blank or too long."""
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidRequestError("question must not be blank")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidRequestError(
+            f"question is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}"
+        )
+    return question.strip()
+
+
+__all__ = ["QAService", "validate_question", "calibrated", "WEIGHTS"]

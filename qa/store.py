@@ -1,0 +1,342 @@
+"""The index on disk: plainly named files and a versioned manifest, never pickle.
+
+Layout of the index directory::
+
+    index/
+      CURRENT                 name of the live build (replaced atomically)
+      .lock                   held while a build runs
+      build-<time>-<id>/
+        manifest.json         format version, model, dimension, parameters, per-document hashes
+        records.sqlite        documents (with their text), sentences and passages
+        sentences.faiss       one vector per sentence row
+        passages.faiss        one vector per passage row
+
+A build is written into a new ``build-…`` directory and becomes live when ``CURRENT`` is
+replaced (``os.replace`` is atomic), so a crash mid-build leaves the previous index intact
+and readers never see a half-written one. Vectors are unit length, so FAISS inner product
+is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.records import Document, DocumentMeta
+
+FORMAT = "qa-index"
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+LOCK_FILE = ".lock"
+KEEP_OLD_BUILDS = 1
+
+SCHEMA = """
+CREATE TABLE documents (
+    row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT NOT NULL, authors TEXT NOT NULL,
+    date TEXT, url TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL, page_starts TEXT NOT NULL
+);
+CREATE TABLE sentences (
+    row INTEGER PRIMARY KEY, doc INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    section TEXT, page INTEGER
+);
+CREATE TABLE passages (
+    row INTEGER PRIMARY KEY, doc INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    first INTEGER NOT NULL, last INTEGER NOT NULL, section TEXT, page INTEGER
+);
+"""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built from and with."""
+
+    model: str
+    dimension: int
+    chunking: dict[str, int]
+    documents: dict[str, dict[str, Any]]
+    skipped: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    created: str = ""
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        """The manifest as written to ``manifest.json``."""
+        return json.dumps(self.__dict__, indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        """Parse ``manifest.json``; raises ``IndexCorruptError`` if it is not one."""
+        try:
+            data = json.loads(text)
+            return cls(**data)
+        except (ValueError, TypeError) as exc:
+            raise IndexCorruptError(f"manifest.json is unreadable ({exc})") from exc
+
+
+@dataclass
+class Columns:
+    """Sentence or passage records as parallel columns, row i = FAISS vector i."""
+
+    doc: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    section: list[str | None]
+    page: list[int | None]
+    first: np.ndarray | None = None  # passages only: first/last sentence row (inclusive)
+    last: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+
+@dataclass
+class StoredIndex:
+    """A loaded build: manifest, records and FAISS indexes."""
+
+    path: Path
+    manifest: Manifest
+    documents: list[Document]
+    doc_rows: dict[str, int]
+    sentences: Columns
+    passages: Columns
+    sentence_index: Any
+    passage_index: Any
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    """The command that rebuilds the index, for error messages."""
+    return f"run `qa index --full --index {index_dir}`"
+
+
+def current_build(index_dir: Path) -> Path:
+    """The directory of the live build; raises ``IndexMissingError`` if there is none."""
+    pointer = index_dir / CURRENT_FILE
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise IndexMissingError(
+            f"no index in {index_dir}: run `qa index` to build it from the corpus"
+        ) from None
+    build = index_dir / name
+    if not name or "/" in name or not build.is_dir():
+        raise IndexCorruptError(
+            f"{pointer} names a missing build {name!r}; {rebuild_hint(index_dir)}"
+        )
+    return build
+
+
+def read_manifest(build: Path) -> Manifest:
+    """The manifest of one build directory."""
+    try:
+        return Manifest.from_json((build / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexCorruptError(f"{build} has no manifest.json") from None
+
+
+def check_compatible(manifest: Manifest, model: str, index_dir: Path) -> None:
+    """Raise ``IndexMismatchError`` unless the index matches this format and model."""
+    if manifest.format != FORMAT or manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"the index in {index_dir} has format {manifest.format} v{manifest.format_version}, "
+            f"this qa reads {FORMAT} v{FORMAT_VERSION}; {rebuild_hint(index_dir)}"
+        )
+    if manifest.model != model:
+        raise IndexMismatchError(
+            f"the index in {index_dir} was built with model {manifest.model!r}, but the "
+            f"configured model is {model!r}; {rebuild_hint(index_dir)} "
+            "(or set QA_MODEL back)"
+        )
+
+
+def load_index(index_dir: Path, model: str) -> StoredIndex:
+    """Load the live build, checking that it was built with ``model``."""
+    import faiss
+
+    build = current_build(index_dir)
+    manifest = read_manifest(build)
+    check_compatible(manifest, model, index_dir)
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{build / 'records.sqlite'}?mode=ro", uri=True)) as db:
+            documents = [_document(row) for row in db.execute(
+                "SELECT id, title, authors, date, url, sha256, text, page_starts FROM documents ORDER BY row"
+            )]
+            sentences = _columns(db.execute(
+                'SELECT doc, start, "end", section, page FROM sentences ORDER BY row').fetchall())
+            passages = _columns(db.execute(
+                'SELECT doc, start, "end", section, page, first, last FROM passages ORDER BY row').fetchall())
+        sentence_index = faiss.read_index(str(build / "sentences.faiss"))
+        passage_index = faiss.read_index(str(build / "passages.faiss"))
+    except (sqlite3.Error, RuntimeError, ValueError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"the index in {build} is damaged ({exc}); {rebuild_hint(index_dir)}") from exc
+    if sentence_index.ntotal != len(sentences) or passage_index.ntotal != len(passages):
+        raise IndexCorruptError(
+            f"the index in {build} is inconsistent ({sentence_index.ntotal} sentence vectors for "
+            f"{len(sentences)} sentences); {rebuild_hint(index_dir)}"
+        )
+    if sentence_index.d != manifest.dimension:
+        raise IndexCorruptError(f"the index in {build} has vectors of the wrong size; {rebuild_hint(index_dir)}")
+    return StoredIndex(
+        path=build,
+        manifest=manifest,
+        documents=documents,
+        doc_rows={doc.id: i for i, doc in enumerate(documents)},
+        sentences=sentences,
+        passages=passages,
+        sentence_index=sentence_index,
+        passage_index=passage_index,
+    )
+
+
+def vectors_of(index: Any) -> np.ndarray:
+    """The vectors of a flat FAISS index as a read-only ``(n, d)`` array, without copying."""
+    import faiss
+
+    n, d = index.ntotal, index.d
+    if n == 0:
+        return np.zeros((0, d), dtype=np.float32)
+    flat = faiss.rev_swig_ptr(faiss.downcast_index(index).get_xb(), n * d)
+    view = np.asarray(flat).reshape(n, d)
+    view.flags.writeable = False
+    return view
+
+
+def _document(row: tuple[Any, ...]) -> Document:
+    doc_id, title, authors, date, url, sha256, text, page_starts = row
+    return Document(
+        id=doc_id,
+        text=text,
+        meta=DocumentMeta(title=title, authors=tuple(json.loads(authors)), date=date, url=url),
+        sha256=sha256,
+        page_starts=tuple(json.loads(page_starts)),
+    )
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> Columns:
+    with_range = bool(rows) and len(rows[0]) == 7
+    cols = list(zip(*rows)) if rows else [()] * 7
+    return Columns(
+        doc=np.asarray(cols[0], dtype=np.int32),
+        start=np.asarray(cols[1], dtype=np.int64),
+        end=np.asarray(cols[2], dtype=np.int64),
+        section=list(cols[3]),
+        page=list(cols[4]),
+        first=np.asarray(cols[5], dtype=np.int64) if with_range else None,
+        last=np.asarray(cols[6], dtype=np.int64) if with_range else None,
+    )
+
+
+class BuildWriter:
+    """Writes a new build directory; ``commit()`` makes it the live index."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        self.name = f"build-{stamp}-{uuid.uuid4().hex[:8]}"
+        self.path = index_dir / self.name
+        self.path.mkdir(parents=True)
+        self.db = sqlite3.connect(self.path / "records.sqlite")
+        self.db.executescript(SCHEMA)
+
+    def add_document(self, row: int, doc: Document) -> None:
+        """Insert one document row (its text included)."""
+        self.db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+            (row, doc.id, doc.meta.title, json.dumps(list(doc.meta.authors)), doc.meta.date,
+             doc.meta.url, doc.sha256, doc.text, json.dumps(list(doc.page_starts))),
+        )
+
+    def add_rows(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        """Bulk-insert sentence or passage rows."""
+        marks = ",".join("?" * len(rows[0])) if rows else ""
+        if rows:
+            self.db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+
+    def commit(self, manifest: Manifest, sentence_vectors: np.ndarray, passage_vectors: np.ndarray) -> None:
+        """Write vectors and manifest, flush everything to disk, then swap ``CURRENT``."""
+        import faiss
+
+        self.db.commit()
+        self.db.close()
+        for name, vectors in (("sentences", sentence_vectors), ("passages", passage_vectors)):
+            index = faiss.IndexFlatIP(manifest.dimension)  # inner product of unit vectors = cosine
+            if len(vectors):
+                index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+            faiss.write_index(index, str(self.path / f"{name}.faiss"))
+        (self.path / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+        for file in self.path.iterdir():
+            _fsync(file)
+        _fsync(self.path)
+        pointer_tmp = self.index_dir / f".{CURRENT_FILE}.{self.name}"
+        pointer_tmp.write_text(self.name + "\n", encoding="utf-8")
+        _fsync(pointer_tmp)
+        os.replace(pointer_tmp, self.index_dir / CURRENT_FILE)
+        _fsync(self.index_dir)
+        remove_stale_builds(self.index_dir, keep=self.name)
+
+    def abort(self) -> None:
+        """Remove the unfinished build."""
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def remove_stale_builds(index_dir: Path, keep: str) -> None:
+    """Delete builds other than ``keep`` and the newest previous ones.
+
+    One previous build is kept so that a server still reading it finishes in peace;
+    unfinished builds of crashed runs are removed too.
+    """
+    builds = sorted(
+        (p for p in index_dir.glob("build-*") if p.is_dir() and p.name != keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    complete = [p for p in builds if (p / "manifest.json").exists()]
+    for old in builds:
+        if old not in complete[:KEEP_OLD_BUILDS]:
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp in index_dir.glob(f".{CURRENT_FILE}.*"):
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, wait: bool = True) -> Iterator[None]:
+    """Hold the index directory's build lock; one build at a time.
+
+    With ``wait`` the caller blocks until another build finishes, otherwise
+    ``IndexBusyError`` is raised at once.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise IndexBusyError(
+                f"another `qa index` is building {index_dir}; wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
