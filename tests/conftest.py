@@ -1,0 +1,68 @@
+"""Shared fixtures: a small fixture corpus, a fake embedder, built indexes and apps."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.embedding import HashingEmbedder
+from qa.indexing import build_index
+from qa.service import QAService
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A copy of the fixture corpus that a test may change."""
+    target = tmp_path / "corpus"
+    shutil.copytree(FIXTURES / "corpus", target)
+    return target
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path, corpus_dir: Path, embedder: HashingEmbedder) -> Path:
+    """The fixture corpus indexed with the fake embedder."""
+    target = tmp_path / "index"
+    build_index(corpus_dir, target, embedder)
+    return target
+
+
+@pytest.fixture
+def service(index_dir: Path, embedder: HashingEmbedder) -> QAService:
+    service = QAService(index_dir, embedder)
+    service.load()
+    return service
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The packaged all-MiniLM-L6-v2 model, loaded once per test session."""
+    from qa.embedding import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    embedder.warm_up()
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Path:
+    """The bundled corpus indexed with the real model, once per test session."""
+    target = tmp_path_factory.mktemp("real") / "index"
+    build_index(REPO / "corpus", target, real_embedder)
+    return target
+
+
+@pytest.fixture(scope="session")
+def real_service(real_index: Path, real_embedder) -> QAService:
+    service = QAService(real_index, real_embedder)
+    service.load()
+    return service
