@@ -95,6 +95,7 @@ class DocumentInfo(BaseModel):
     authors: list[str]
     date: str | None
     url: str | None
+    kind: str | None = Field(description="What sort of source it is, e.g. blog post.")
     characters: int
     pages: int | None
 
@@ -146,6 +147,7 @@ def document_info(doc: Document) -> DocumentInfo:
         authors=list(doc.meta.authors),
         date=doc.meta.date,
         url=doc.meta.url,
+        kind=doc.meta.kind,
         characters=len(doc.text),
         pages=len(doc.page_starts) or None,
     )
@@ -215,7 +217,7 @@ async def _watch_index(service: QAService, interval: float) -> None:
         try:
             if await run_in_threadpool(service.reload_if_changed):
                 log.warning("qa: loaded rebuilt index %s", service.loaded.pointer)
-        except Exception:  # noqa: BLE001 - the watcher must survive anything
+        except Exception:
             log.exception("qa: index reload failed")
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from qa.errors import ModelLoadError
+from qa.threads import faiss_module
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BATCH_SIZE = 32
@@ -93,14 +94,12 @@ class SentenceTransformerEmbedder:
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-                from qa.threads import limit_faiss_threads
-
-                limit_faiss_threads()
+                faiss_module()
                 try:
                     from sentence_transformers import SentenceTransformer
 
                     self._model = SentenceTransformer(str(path), device="cpu")
-                except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
+                except Exception as exc:
                     raise ModelLoadError(f"could not load model from {path}: {exc}") from exc
             return self._model
 

@@ -153,6 +153,7 @@ def _refresh_meta(doc: Document, entry: dict | None) -> Document:
         authors=tuple([authors] if isinstance(authors, str) else (str(a) for a in authors)),
         date=str(entry["date"]) if entry.get("date") else doc.meta.date,
         url=str(entry["url"]) if entry.get("url") else doc.meta.url,
+        kind=str(entry["kind"]) if entry.get("kind") else doc.meta.kind,
     )
     return Document(doc.id, doc.text, meta, doc.sha256, doc.page_starts)
 

@@ -7,8 +7,10 @@ Each table is keyed by a document id (its path relative to the corpus)::
     authors = ["Afifeh Abedi", "Mohammad Rahim Eyvazi", "Jahangir Karami"]
     date = "2024"
     url = "https://irfajournal.csr.ir/?lang=fa"
+    kind = "journal article"
 
-Anything missing falls back to what the source file says (an HTML title, PDF metadata),
+``kind`` says what sort of source it is ("blog post", "journal article", "news summary"),
+so that a question about "the blog" prefers the blog. Anything missing falls back to what the source file says (an HTML title, PDF metadata),
 and the title finally to the file name.
 """
 
@@ -52,6 +54,7 @@ def document_meta(document_id: str, source: SourceText, entry: dict[str, Any]) -
         authors=tuple(str(a) for a in authors),
         date=_optional_str(entry.get("date", source.date)),
         url=_optional_str(entry.get("url")),
+        kind=_optional_str(entry.get("kind")),
     )
 
 

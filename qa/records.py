@@ -18,6 +18,7 @@ class DocumentMeta:
     authors: tuple[str, ...] = ()
     date: str | None = None
     url: str | None = None
+    kind: str | None = None  # what sort of source it is: "blog post", "journal article" …
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ import numpy as np
 
 from qa.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.records import Document, DocumentMeta
+from qa.threads import faiss_module
 
 FORMAT = "qa-index"
 FORMAT_VERSION = 1
@@ -46,7 +47,7 @@ KEEP_OLD_BUILDS = 1
 SCHEMA = """
 CREATE TABLE documents (
     row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT NOT NULL, authors TEXT NOT NULL,
-    date TEXT, url TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL, page_starts TEXT NOT NULL
+    date TEXT, url TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL, page_starts TEXT NOT NULL, kind TEXT
 );
 CREATE TABLE sentences (
     row INTEGER PRIMARY KEY, doc INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
@@ -164,7 +165,7 @@ def check_compatible(manifest: Manifest, model: str, index_dir: Path) -> None:
 
 def load_index(index_dir: Path, model: str) -> StoredIndex:
     """Load the live build, checking that it was built with ``model``."""
-    import faiss
+    faiss = faiss_module()
 
     build = current_build(index_dir)
     manifest = read_manifest(build)
@@ -172,7 +173,7 @@ def load_index(index_dir: Path, model: str) -> StoredIndex:
     try:
         with contextlib.closing(sqlite3.connect(f"file:{build / 'records.sqlite'}?mode=ro", uri=True)) as db:
             documents = [_document(row) for row in db.execute(
-                "SELECT id, title, authors, date, url, sha256, text, page_starts FROM documents ORDER BY row"
+                "SELECT id, title, authors, date, url, sha256, text, page_starts, kind FROM documents ORDER BY row"
             )]
             sentences = _columns(db.execute(
                 'SELECT doc, start, "end", section, page FROM sentences ORDER BY row').fetchall())
@@ -203,7 +204,7 @@ def load_index(index_dir: Path, model: str) -> StoredIndex:
 
 def vectors_of(index: Any) -> np.ndarray:
     """The vectors of a flat FAISS index as a read-only ``(n, d)`` array, without copying."""
-    import faiss
+    faiss = faiss_module()
 
     n, d = index.ntotal, index.d
     if n == 0:
@@ -215,11 +216,11 @@ def vectors_of(index: Any) -> np.ndarray:
 
 
 def _document(row: tuple[Any, ...]) -> Document:
-    doc_id, title, authors, date, url, sha256, text, page_starts = row
+    doc_id, title, authors, date, url, sha256, text, page_starts, kind = row
     return Document(
         id=doc_id,
         text=text,
-        meta=DocumentMeta(title=title, authors=tuple(json.loads(authors)), date=date, url=url),
+        meta=DocumentMeta(title=title, authors=tuple(json.loads(authors)), date=date, url=url, kind=kind),
         sha256=sha256,
         page_starts=tuple(json.loads(page_starts)),
     )
@@ -254,9 +255,9 @@ class BuildWriter:
     def add_document(self, row: int, doc: Document) -> None:
         """Insert one document row (its text included)."""
         self.db.execute(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
             (row, doc.id, doc.meta.title, json.dumps(list(doc.meta.authors)), doc.meta.date,
-             doc.meta.url, doc.sha256, doc.text, json.dumps(list(doc.page_starts))),
+             doc.meta.url, doc.sha256, doc.text, json.dumps(list(doc.page_starts)), doc.meta.kind),
         )
 
     def add_rows(self, table: str, rows: list[tuple[Any, ...]]) -> None:
@@ -267,7 +268,7 @@ class BuildWriter:
 
     def commit(self, manifest: Manifest, sentence_vectors: np.ndarray, passage_vectors: np.ndarray) -> None:
         """Write vectors and manifest, flush everything to disk, then swap ``CURRENT``."""
-        import faiss
+        faiss = faiss_module()
 
         self.db.commit()
         self.db.close()

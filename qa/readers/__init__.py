@@ -7,8 +7,8 @@ by adding its suffix to ``READERS``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from qa.errors import UnsupportedFormatError
 from qa.readers.base import SourceText
