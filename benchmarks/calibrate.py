@@ -102,7 +102,8 @@ def main() -> None:
     service = QAService(args.index, SentenceTransformerEmbedder())
     service.load()
     data = collect(service, load_questions(args.questions))
-    print("current weights: hit@1 %.3f  mrr %.3f  extra sentences %.2f" % rank_metrics(data, WEIGHTS))
+    hit1, mrr, extra = rank_metrics(data, WEIGHTS)
+    print(f"current weights: hit@1 {hit1:.3f}  mrr {mrr:.3f}  extra sentences {extra:.2f}")
 
     best = None
     for values in itertools.product(*(GRID[f] for f in FEATURES)):

@@ -50,7 +50,9 @@ _STATUS: dict[type[QAError], int] = {
 class AskRequest(BaseModel):
     """A question and how many excerpts to return."""
 
-    question: str = Field(..., max_length=MAX_QUESTION_CHARS, examples=["Which Ukrainian president was ousted in 2014?"])
+    question: str = Field(
+        ..., max_length=MAX_QUESTION_CHARS, examples=["Which Ukrainian president was ousted in 2014?"]
+    )
     top_k: int = Field(5, ge=1, le=MAX_TOP_K)
 
     @field_validator("question")

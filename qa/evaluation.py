@@ -88,7 +88,9 @@ def is_hit(excerpt: Excerpt, item: dict[str, Any]) -> bool:
     return False
 
 
-def evaluate(service: QAService, items: list[dict[str, Any]], top_k: int = 5) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def evaluate(
+    service: QAService, items: list[dict[str, Any]], top_k: int = 5
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Score ``items`` against ``service``; returns the metrics and the misses."""
     hits1 = recall5 = false_no = answerable = unanswerable = declined = 0
     verbatim_ok = verbatim_total = 0

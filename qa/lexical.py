@@ -17,12 +17,25 @@ _USA = re.compile(r"\bU\.S\.(?:A\.)?|\bUSA?\b")
 _STEMMER = Stemmer.Stemmer("english")
 
 STOPWORDS = frozenset(
-    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "aren't", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "s", "t", "don", "shall", "may", "might", "must", "one", "per", "upon", "whose", "via"]
+    """
+    a about above after again against all also am an and any are aren't as at be because
+    been before being below between both but by can could did do does doing down during each
+    few for from further had has have having he her here hers herself him himself his how i
+    if in into is it its itself just me more most my myself no nor not now of off on once
+    only or other our ours ourselves out over own same she should so some such than that the
+    their theirs them themselves then there these they this those through to too under until
+    up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves s t don shall may might must one per upon whose via
+    """.split()
 )
 
 # Words that frame a question rather than name what it asks about.
 QUESTION_WORDS = frozenset(
-    ["according", "say", "says", "said", "describe", "described", "kind", "type", "types", "sort", "way", "ways", "paper", "blog", "article", "author", "authors", "text", "document", "documents", "source", "sources", "mention", "mentions", "mentioned", "give", "given", "name", "named", "called", "roughly", "exactly", "mean", "means", "meaning"]
+    """
+    according say says said describe described kind type types sort way ways paper blog
+    article author authors text document documents source sources mention mentions mentioned
+    give given name named called roughly exactly mean means meaning
+    """.split()
 )
 
 

@@ -10,8 +10,8 @@ Each table is keyed by a document id (its path relative to the corpus)::
     kind = "journal article"
 
 ``kind`` says what sort of source it is ("blog post", "journal article", "news summary"),
-so that a question about "the blog" prefers the blog. Anything missing falls back to what the source file says (an HTML title, PDF metadata),
-and the title finally to the file name.
+so that a question about "the blog" prefers the blog. Anything missing falls back to what
+the source file says (an HTML title, PDF metadata), and the title finally to the file name.
 """
 
 from __future__ import annotations

@@ -47,9 +47,8 @@ class QAService:
     def load(self) -> None:
         """Load the live index now; raises the domain error if there is none or it is bad."""
         with self._reload_lock:
-            pointer = self._pointer()
             index = load_index(self.index_dir, self.embedder.name)
-            self._loaded = _Loaded(index, Retriever(index), pointer)
+            self._loaded = _Loaded(index, Retriever(index), index.path.name)
             self.last_error = None
 
     def reload_if_changed(self) -> bool:
