@@ -183,6 +183,7 @@ class Retriever:
 def _descriptor_words(doc: Document) -> set[str]:
     """Words a question may use to name a document: its kind and its authors' surnames.
 
+    >>> from qa.records import DocumentMeta
     >>> sorted(_descriptor_words(Document("a", "", DocumentMeta("T", ("Ann Lee",), kind="blog post"), "")))
     ['blog', 'lee', 'post']
     """
