@@ -152,19 +152,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from qa.api import create_app
-    from qa.errors import IndexMissingError
+    from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
     from qa.indexing import build_index
-    from qa.store import current_build
+    from qa.store import check_compatible, current_build, read_manifest
 
     settings = _settings(args)
+    embedder = _embedder(settings)
     try:
-        current_build(settings.index_dir)
-    except IndexMissingError:
-        print(f"qa: no index in {settings.index_dir}; building it from {settings.corpus_dir} …", file=sys.stderr)
-        report = build_index(settings.corpus_dir, settings.index_dir, _embedder(settings),
-                             progress=sys.stderr.isatty())
+        check_compatible(read_manifest(current_build(settings.index_dir)), embedder.name, settings.index_dir)
+    except (IndexMissingError, IndexMismatchError, IndexCorruptError) as exc:
+        why = f"no index in {settings.index_dir} yet" if isinstance(exc, IndexMissingError) else str(exc).split(";")[0]
+        print(f"qa: {why}; building it from {settings.corpus_dir} …", file=sys.stderr)
+        report = build_index(settings.corpus_dir, settings.index_dir, embedder, progress=sys.stderr.isatty())
         print(report.summary(), file=sys.stderr)
-    app = create_app(settings)
+    from qa.service import QAService
+
+    app = create_app(settings, QAService(settings.index_dir, embedder))
     print(f"qa: chat page on http://{args.host}:{args.port}/  (API docs at /docs)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
