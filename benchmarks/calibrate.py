@@ -30,12 +30,9 @@ from qa.records import Citation, Excerpt
 from qa.service import QAService
 
 GRID = {
-    "sentence_cos": (0.3, 0.45, 0.6),
-    "window_cos": (0.0, 0.15, 0.3),
+    "sentence_cos": (0.2, 0.3, 0.45),
     "passage_cos": (0.1, 0.2, 0.3),
-    "bm25": (0.0,),
     "coverage": (0.1, 0.25, 0.4),
-    "context_coverage": (0.0,),
     "sentence_bm25": (0.0, 0.1, 0.2),
     "mentioned": (0.0, 0.04, 0.08),
     "extra_sentences": (-0.02, -0.05, -0.08),

@@ -25,24 +25,18 @@ from qa.retrieval import Candidates
 from qa.store import StoredIndex
 
 FEATURES = (
-    "sentence_cos", "window_cos", "passage_cos", "bm25", "coverage",
-    "context_coverage", "sentence_bm25", "mentioned", "extra_sentences",
-    "dangling_start", "cut_continuation",
+    "sentence_cos", "passage_cos", "coverage", "sentence_bm25", "mentioned",
+    "extra_sentences", "dangling_start", "cut_continuation",
 )
-# A sentence opening with one of these leans on the sentence before it.
-_ANAPHORIC = re.compile(r"^(?:This|These|That|Those|Such|It|They|Its|Their)\b")
 
 
 @dataclass(frozen=True)
 class ScoringWeights:
     """Relevance = weights · window features; score = logistic(relevance)."""
 
-    sentence_cos: float = 0.3
-    window_cos: float = 0.0
+    sentence_cos: float = 0.3  # best sentence of the window
     passage_cos: float = 0.2
-    bm25: float = 0.0
-    coverage: float = 0.25
-    context_coverage: float = 0.0
+    coverage: float = 0.25  # of the question's terms, over the whole window
     sentence_bm25: float = 0.2
     mentioned: float = 0.04
     extra_sentences: float = -0.05
@@ -83,65 +77,59 @@ def calibrated(value: float, w: ScoringWeights = WEIGHTS) -> float:
 
 def windows(index: StoredIndex, c: Candidates) -> Windows:
     """Every window of one to three consecutive candidate sentences of one section."""
+    n = len(c)
     s = index.sentences
     rows = c.rows
-    leans_back = [_leans_back(index, int(r)) for r in rows]
+    docs = s.doc[rows]
+    sections = [s.section[int(r)] for r in rows]
+    starts, ends = s.start[rows], s.end[rows]
+    # link[i]: candidate i + 1 directly follows candidate i in the same section
+    link = np.zeros(n, dtype=bool)
+    if n > 1:
+        link[:-1] = (rows[1:] == rows[:-1] + 1) & (docs[1:] == docs[:-1])
+        link[:-1] &= np.array([a == b for a, b in zip(sections[:-1], sections[1:])], dtype=bool)
+    cut = np.zeros(n, dtype=bool)
+    cut[:-1] = link[:-1] & c.leans_back[1:]
+
     firsts, sizes, feats = [], [], []
-    for i in range(len(rows)):
-        union: set[str] = set()
-        vec_sum = np.zeros(c.vectors.shape[1], dtype=np.float32)
-        cos_sum = 0.0
-        for size in range(1, MAX_SENTENCES + 1):
-            j = i + size - 1
-            if j >= len(rows) or rows[j] != rows[i] + size - 1:
-                break
-            if size > 1 and (
-                s.doc[rows[j]] != s.doc[rows[i]]
-                or s.section[rows[j]] != s.section[rows[i]]
-                or s.end[rows[j]] - s.start[rows[i]] > MAX_EXCERPT_CHARS
-            ):
-                break
-            union |= c.bags[j]
-            vec_sum += c.vectors[j]
-            cos_sum += float(c.sentence_cos[j])
-            norm = float(np.linalg.norm(vec_sum)) or 1.0
-            part = slice(i, j + 1)
-            firsts.append(i)
-            sizes.append(size)
-            feats.append((
-                float(c.sentence_cos[part].max()),
-                cos_sum / norm,  # cosine with the window's mean vector
-                float(c.passage_cos[part].max()),
-                float(c.bm25[part].max()),
-                _coverage(c, union),
-                float(c.context_coverage[part].max()),
-                float(c.sentence_bm25[part].max()),
-                float(c.mentioned[i]),
-                float(size - 1),
-                float(leans_back[i]),
-                float(j + 1 < len(rows) and rows[j + 1] == rows[j] + 1 and leans_back[j + 1]
-                      and s.section[rows[j + 1]] == s.section[rows[j]]),
-            ))
+    ok = np.ones(n, dtype=bool)
+    best_cos, best_pcos, best_bm25 = c.sentence_cos.copy(), c.passage_cos.copy(), c.sentence_bm25.copy()
+    presence = c.presence.copy()
+    for size in range(1, MAX_SENTENCES + 1):
+        m = n - size + 1
+        if m <= 0:
+            break
+        if size > 1:
+            j = size - 1
+            ok = ok[:m] & link[j - 1 : j - 1 + m]
+            ok &= (ends[j : j + m] - starts[:m]) <= MAX_EXCERPT_CHARS
+            best_cos = np.maximum(best_cos[:m], c.sentence_cos[j : j + m])
+            best_pcos = np.maximum(best_pcos[:m], c.passage_cos[j : j + m])
+            best_bm25 = np.maximum(best_bm25[:m], c.sentence_bm25[j : j + m])
+            presence = presence[:m] | c.presence[j : j + m]
+        idx = np.flatnonzero(ok[:m])
+        if not len(idx):
+            continue
+        last = idx + size - 1
+        firsts.append(idx)
+        sizes.append(np.full(len(idx), size))
+        feats.append(np.column_stack([
+            best_cos[idx],
+            best_pcos[idx],
+            c.coverage(presence[idx]),
+            best_bm25[idx],
+            c.mentioned[idx],
+            np.full(len(idx), size - 1),
+            c.leans_back[idx],
+            cut[last],
+        ]))
+    if not firsts:
+        return Windows(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES))))
     return Windows(
-        np.array(firsts, dtype=np.int64),
-        np.array(sizes, dtype=np.int64),
-        np.array(feats, dtype=np.float32).reshape(-1, len(FEATURES)),
+        np.concatenate(firsts).astype(np.int64),
+        np.concatenate(sizes).astype(np.int64),
+        np.concatenate(feats).astype(np.float32),
     )
-
-
-def _leans_back(index: StoredIndex, row: int) -> bool:
-    """Whether sentence ``row`` opens with a reference to the one before it."""
-    s = index.sentences
-    if row == 0 or s.doc[row - 1] != s.doc[row]:
-        return False
-    text = index.documents[int(s.doc[row])].text
-    return bool(_ANAPHORIC.match(text[int(s.start[row]) : int(s.start[row]) + 8]))
-
-
-def _coverage(c: Candidates, bag: set[str]) -> float:
-    if c.question_weight <= 0:
-        return 0.0
-    return sum(w for t, w in c.term_weights.items() if t in bag) / c.question_weight
 
 
 def choose_excerpts(

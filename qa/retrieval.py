@@ -1,18 +1,19 @@
 """Hybrid retrieval: candidate sentences for a question, with the evidence for each.
 
 Dense search (FAISS, cosine) over passages and over single sentences is fused with BM25
-over passages (``bm25s``). Every sentence of a retrieved passage, and every sentence the
-dense sentence search finds, becomes a candidate described by a few features that the
-excerpt stage combines:
+(``bm25s``) over passages and over sentences. Every sentence of a retrieved passage, every
+sentence found directly, and their neighbours become candidates, described by features
+that the excerpt stage combines:
 
 * ``sentence_cos``: cosine between the question and the sentence;
 * ``passage_cos``: the best cosine between the question and a passage holding the sentence;
-* ``bm25``: the best BM25 score of such a passage, squashed into 0..1;
-* ``coverage``: the IDF-weighted share of the question's content terms in the sentence;
-* ``context_coverage``: the same share over the sentence's best passage;
-* ``sentence_bm25``: BM25 of the sentence itself, squashed into 0..1;
+* ``sentence_bm25``: BM25 of the sentence, squashed into 0..1;
+* ``presence``: which of the question's content terms the sentence contains (their IDF
+  weights give the coverage of a sentence or of a run of sentences);
 * ``mentioned``: 1 when the question names the sentence's source by its kind or an author
-  ("according to the blog", "what does Karami argue") and names only some sources.
+  ("according to the blog", "what does Karami argue") and names only some sources;
+* ``leans_back``: the sentence opens with "This", "These", "It" … and leans on the one
+  before it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from qa.lexical import STOPWORDS, query_terms, terms, words
 from qa.records import Document
 from qa.store import StoredIndex, vectors_of
 
+# A sentence opening with one of these leans on the sentence before it.
+_ANAPHORIC = re.compile(r"^(?:This|These|That|Those|Such|It|They|Its|Their)\b")
 DENSE_PASSAGES = 24
 DENSE_SENTENCES = 48
 LEXICAL_PASSAGES = 24
@@ -38,24 +41,26 @@ _REFERENCE = re.compile(r"\b(?:the|this|that)\s+([\w’']+)", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Candidates:
-    """Candidate sentence rows and their features, as parallel arrays."""
+    """Candidate sentence rows (ascending) and their features, as parallel arrays."""
 
     rows: np.ndarray
-    passage: np.ndarray  # the best passage row of each sentence
     sentence_cos: np.ndarray
     passage_cos: np.ndarray
-    bm25: np.ndarray
-    coverage: np.ndarray
-    context_coverage: np.ndarray
     sentence_bm25: np.ndarray
+    presence: np.ndarray  # (candidates, question terms) bool
+    term_weights: np.ndarray  # IDF of each question term
     mentioned: np.ndarray
-    vectors: np.ndarray  # the sentences' vectors, one row per candidate
-    bags: list[set[str]]  # the sentences' terms
-    term_weights: dict[str, float]  # IDF of each question term
-    question_weight: float  # total IDF of the question's terms (0: no known content words)
+    leans_back: np.ndarray
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def coverage(self, presence: np.ndarray) -> np.ndarray:
+        """IDF-weighted share of the question's terms present, per row of ``presence``."""
+        total = float(self.term_weights.sum())
+        if total <= 0:
+            return np.zeros(len(presence), dtype=np.float32)
+        return (presence @ self.term_weights / total).astype(np.float32)
 
 
 class Retriever:
@@ -67,30 +72,27 @@ class Retriever:
         self.passage_vectors = vectors_of(index.passage_index)
         docs = index.documents
         s, p = index.sentences, index.passages
-        self.sentence_terms = [set(terms(docs[d].text[a:b])) for d, a, b in zip(s.doc, s.start, s.end)]
+        texts = [docs[d].text[a:b] for d, a, b in zip(s.doc, s.start, s.end)]
+        self.sentence_terms = [set(terms(t)) for t in texts]
+        self.leans_back = np.array(
+            [i > 0 and s.doc[i - 1] == s.doc[i] and bool(_ANAPHORIC.match(t)) for i, t in enumerate(texts)],
+            dtype=bool,
+        )
         passage_tokens = [terms(docs[d].text[a:b]) for d, a, b in zip(p.doc, p.start, p.end)]
-        self.passage_terms = [set(t) for t in passage_tokens]
-        n = max(1, len(passage_tokens))
-        df: dict[str, int] = {}
-        for bag in self.passage_terms:
-            for t in bag:
-                df[t] = df.get(t, 0) + 1
-        self._df = df
-        self._n = n
-        self.bm25 = bm25s.BM25()
+        self._df: dict[str, int] = {}
+        for tokens in passage_tokens:
+            for t in set(tokens):
+                self._df[t] = self._df.get(t, 0) + 1
+        self._n = max(1, len(passage_tokens))
+        self.passage_bm25 = bm25s.BM25()
         if passage_tokens:
-            self.bm25.index([t or [""] for t in passage_tokens], show_progress=False)
+            self.passage_bm25.index([t or [""] for t in passage_tokens], show_progress=False)
         self.sentence_bm25 = bm25s.BM25()
-        if len(s):
+        if texts:
             self.sentence_bm25.index([sorted(t) or [""] for t in self.sentence_terms], show_progress=False)
         self.descriptors = [_descriptor_words(doc) for doc in docs]
         self._surnames = {words(a)[-1] for doc in docs for a in doc.meta.authors if words(a)}
-        # sentence row -> passages holding it (a sentence sits in one or two, given the overlap)
-        self.sentence_passages: list[list[int]] = [[] for _ in range(len(s))]
-        assert p.first is not None and p.last is not None
-        for row, (first, last) in enumerate(zip(p.first, p.last)):
-            for sentence in range(int(first), int(last) + 1):
-                self.sentence_passages[sentence].append(row)
+        self.holders = _holders(index)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a term over passages (unseen terms weigh most)."""
@@ -104,66 +106,40 @@ class Retriever:
             return _empty()
         q = query_vector.reshape(1, -1).astype(np.float32)
         qterms = query_terms(question)
-        weights = {t: self.idf(t) for t in qterms}
-        total = sum(weights.values())
 
-        _, p_hits = self.index.passage_index.search(q, min(DENSE_PASSAGES, n_passages))
-        _, s_hits = self.index.sentence_index.search(q, min(DENSE_SENTENCES, n_sentences))
-        bm25_scores = np.zeros(n_passages, dtype=np.float32)
-        lexical_hits: list[int] = []
-        if qterms and n_passages:
-            bm25_scores = self.bm25.get_scores(qterms).astype(np.float32)
-            top = np.argsort(-bm25_scores)[:LEXICAL_PASSAGES]
-            lexical_hits = [int(i) for i in top if bm25_scores[i] > 0]
-
-        all_sentence_bm25 = np.zeros(n_sentences, dtype=np.float32)
+        rows_set: set[int] = set()
+        _, hits = self.index.sentence_index.search(q, min(DENSE_SENTENCES, n_sentences))
+        rows_set.update(int(i) for i in hits[0] if i >= 0)
+        _, hits = self.index.passage_index.search(q, min(DENSE_PASSAGES, n_passages))
+        passages = {int(i) for i in hits[0] if i >= 0}
+        sentence_bm25 = np.zeros(n_sentences, dtype=np.float32)
         if qterms:
-            all_sentence_bm25 = self.sentence_bm25.get_scores(qterms).astype(np.float32)
-            top = np.argsort(-all_sentence_bm25)[:LEXICAL_SENTENCES]
-            lexical_hits_s = [int(i) for i in top if all_sentence_bm25[i] > 0]
-        else:
-            lexical_hits_s = []
-
-        passages = {int(i) for i in p_hits[0] if i >= 0} | set(lexical_hits)
-        rows_set = {int(i) for i in s_hits[0] if i >= 0} | set(lexical_hits_s)
+            sentence_bm25 = self.sentence_bm25.get_scores(qterms).astype(np.float32)
+            rows_set.update(_top_positive(sentence_bm25, LEXICAL_SENTENCES))
+            passages.update(_top_positive(self.passage_bm25.get_scores(qterms), LEXICAL_PASSAGES))
         first, last = self.index.passages.first, self.index.passages.last
         assert first is not None and last is not None
         for p in passages:
             rows_set.update(range(int(first[p]), int(last[p]) + 1))
-        # Neighbours too, so that an excerpt can take in the sentence before or after.
+        # Neighbours too, so that an excerpt can take in the sentences before or after.
         for row in list(rows_set):
             rows_set.update(r for r in (row - 2, row - 1, row + 1, row + 2) if 0 <= r < n_sentences)
         rows = np.fromiter(sorted(rows_set), dtype=np.int64)
 
-        mentioned_docs = self._mentioned(question)
-        sentence_bm25 = all_sentence_bm25[rows]
         qv = q[0]
-        vectors = self.sentence_vectors[rows]
-        sentence_cos = vectors @ qv
-        best_passage = np.empty(len(rows), dtype=np.int64)
-        passage_cos = np.empty(len(rows), dtype=np.float32)
-        for i, row in enumerate(rows):
-            holders = self.sentence_passages[int(row)]
-            cos = self.passage_vectors[holders] @ qv
-            j = int(np.argmax(cos))
-            best_passage[i], passage_cos[i] = holders[j], cos[j]
-        bm25 = np.array([max(bm25_scores[h] for h in self.sentence_passages[int(r)]) for r in rows])
-        coverage = np.array([self._coverage(weights, total, self.sentence_terms[int(r)]) for r in rows])
-        context = np.array([self._coverage(weights, total, self.passage_terms[int(p)]) for p in best_passage])
+        holders = self.holders[rows]
+        passage_cos = np.where(holders >= 0, self.passage_vectors[np.maximum(holders, 0)] @ qv, -1.0).max(axis=1)
+        presence = np.array([[t in self.sentence_terms[int(r)] for t in qterms] for r in rows], dtype=bool)
+        bm25 = sentence_bm25[rows]
         return Candidates(
             rows=rows,
-            passage=best_passage,
-            sentence_cos=sentence_cos.astype(np.float32),
-            passage_cos=passage_cos,
-            bm25=(bm25 / (bm25 + BM25_HALF)).astype(np.float32),
-            coverage=coverage.astype(np.float32),
-            context_coverage=context.astype(np.float32),
-            sentence_bm25=(sentence_bm25 / (sentence_bm25 + BM25_HALF)).astype(np.float32),
-            mentioned=np.isin(self.index.sentences.doc[rows], mentioned_docs).astype(np.float32),
-            vectors=vectors,
-            bags=[self.sentence_terms[int(r)] for r in rows],
-            term_weights=weights,
-            question_weight=total,
+            sentence_cos=(self.sentence_vectors[rows] @ qv).astype(np.float32),
+            passage_cos=passage_cos.astype(np.float32),
+            sentence_bm25=(bm25 / (bm25 + BM25_HALF)).astype(np.float32),
+            presence=presence.reshape(len(rows), len(qterms)),
+            term_weights=np.array([self.idf(t) for t in qterms], dtype=np.float32),
+            mentioned=np.isin(self.index.sentences.doc[rows], self._mentioned(question)),
+            leans_back=self.leans_back[rows],
         )
 
     def _mentioned(self, question: str) -> list[int]:
@@ -173,11 +149,27 @@ class Retriever:
         hits = [i for i, bag in enumerate(self.descriptors) if bag & asked]
         return hits if len(hits) < len(self.descriptors) else []
 
-    @staticmethod
-    def _coverage(weights: dict[str, float], total: float, bag: set[str]) -> float:
-        if total <= 0:
-            return 0.0
-        return sum(w for t, w in weights.items() if t in bag) / total
+
+
+def _top_positive(scores: np.ndarray, k: int) -> list[int]:
+    """Indices of the ``k`` highest scores above zero."""
+    top = np.argsort(-scores)[:k]
+    return [int(i) for i in top if scores[i] > 0]
+
+
+def _holders(index: StoredIndex) -> np.ndarray:
+    """For each sentence row, the passages holding it, padded with -1: shape (sentences, h)."""
+    p = index.passages
+    assert p.first is not None and p.last is not None
+    lists: list[list[int]] = [[] for _ in range(len(index.sentences))]
+    for row, (first, last) in enumerate(zip(p.first, p.last)):
+        for sentence in range(int(first), int(last) + 1):
+            lists[sentence].append(row)
+    width = max((len(h) for h in lists), default=1) or 1
+    out = np.full((len(lists), width), -1, dtype=np.int64)
+    for i, h in enumerate(lists):
+        out[i, : len(h)] = h
+    return out
 
 
 def _descriptor_words(doc: Document) -> set[str]:
@@ -195,5 +187,5 @@ def _descriptor_words(doc: Document) -> set[str]:
 
 def _empty() -> Candidates:
     z = np.zeros(0, dtype=np.float32)
-    rows = np.zeros(0, dtype=np.int64)
-    return Candidates(rows, rows, z, z, z, z, z, z, z, np.zeros((0, 1), dtype=np.float32), [], {}, 0.0)
+    no = np.zeros(0, dtype=bool)
+    return Candidates(np.zeros(0, dtype=np.int64), z, z, z, np.zeros((0, 0), dtype=bool), z, no, no)
