@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_chat_browser import ask
+
+from .test_chat_browser import ask
 
 pytestmark = pytest.mark.model
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from test_chat_browser import EVEREST, ask
+from .test_chat_browser import EVEREST, ask
 
 
 def in_viewport(page: Any, selector: str) -> bool:

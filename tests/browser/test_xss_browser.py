@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_chat_browser import ask
+from .test_chat_browser import ask
 
 QUESTION = "What does the xylophone sample hold?"
 SCRIPT = '<script>window.__pwned = "script"; alert("script")</script>'
