@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from qa.api import ServiceDep, document_info, error_status
-from qa.errors import DocumentNotFoundError, InvalidRequestError, QAError
+from qa.errors import DocumentNotFoundError, QAError
 from qa.records import Document
 from qa.service import QAService
 from qa.views import (
@@ -56,10 +56,7 @@ def install_pages(app: FastAPI, templates: Jinja2Templates) -> None:
             context["suggestions"] = _suggestions(request.app, service)
             if question is not None:
                 context["turn"] = turn(service.ask(question, DEFAULT_TOP_K))
-        except InvalidRequestError as exc:
-            context |= {"error": str(exc), "question": question or ""}
-            status = 422
-        except QAError as exc:
+        except QAError as exc:  # a blank question (422), no index (503)
             context |= {"error": str(exc), "question": question or ""}
             status = error_status(exc)
         return page(request, "chat.html", context, status)

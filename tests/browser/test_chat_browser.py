@@ -121,8 +121,9 @@ def test_conversation_survives_a_reload_and_can_be_cleared(page: Any, base_url: 
     assert page.evaluate("localStorage.getItem('qa.conversation.v1')") == "[]"
 
 
-def test_suggestions_fill_the_box_and_ask(page: Any, base_url: str) -> None:
+def test_suggestions_fill_the_box_and_ask(page: Any, base_url: str, shot: Any) -> None:
     page.goto(base_url + "/")
+    shot(page, "chat-empty")
     chips = page.locator(".chip")
     assert chips.count() >= 2
     label = chips.first.inner_text()
@@ -233,3 +234,19 @@ def test_damaged_storage_is_ignored(page: Any, base_url: str) -> None:
     page.reload()
     ask(page, EVEREST)
     assert page.locator("#log > .turn").count() == 1
+
+
+def test_keyboard_and_screen_reader_basics(page: Any, base_url: str) -> None:
+    page.goto(base_url + "/")
+    assert page.evaluate("document.activeElement.id") == "question"
+    assert page.locator("label[for=question]").count() == 1
+    assert page.locator("#log").get_attribute("aria-live") == "polite"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "send"
+    first = page.evaluate("document.querySelector('a[href], button, textarea').className")
+    assert first == "skip", "the skip link comes first"
+    page.fill("#question", EVEREST)
+    page.press("#question", "Enter")
+    page.locator(".turn:not(.pending) .card").first.wait_for()
+    assert page.evaluate("document.activeElement.id") == "question", "focus stays in the box for the next question"
+    assert page.locator("#status").inner_text().endswith("found.")
