@@ -266,11 +266,15 @@ def _add_api_routes(app: FastAPI) -> None:
         return JSONResponse(body.model_dump())
 
 
+def error_status(exc: QAError) -> int:
+    """The HTTP status of a domain error."""
+    return next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 500)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(QAError)
     async def domain_error(request: Request, exc: QAError) -> JSONResponse:
-        status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 500)
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        return JSONResponse({"detail": str(exc)}, status_code=error_status(exc))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
