@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from qa.records import Answer, Citation, Document, Excerpt
 
 HIGH_CONFIDENCE = 0.75
-MEDIUM_CONFIDENCE = 0.5
+MEDIUM_CONFIDENCE = 0.4
 MAX_SUGGESTIONS = 4
 MAX_SUGGESTION_CHARS = 70
 # Headings that name a part of a paper rather than a topic; they make poor suggestions.
@@ -57,13 +57,15 @@ class Turn:
 
     @property
     def shown(self) -> tuple[Card, ...]:
-        """The cards shown open: the likely answers (none when the sources don't answer)."""
-        return () if self.no_answer else tuple(c for c in self.cards if c.confidence != "low")
+        """The cards shown open: the best answer and the other likely ones (none for no answer)."""
+        if self.no_answer:
+            return ()
+        return self.cards[:1] + tuple(c for c in self.cards[1:] if c.confidence != "low")
 
     @property
     def folded(self) -> tuple[Card, ...]:
         """The cards shown folded: the nearest passages, or the weaker ones after the answers."""
-        return self.cards if self.no_answer else tuple(c for c in self.cards if c.confidence == "low")
+        return self.cards if self.no_answer else tuple(c for c in self.cards[1:] if c.confidence == "low")
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class Suggestion:
 def confidence(score: float) -> str:
     """The confidence cue of a calibrated score.
 
-    >>> confidence(0.9), confidence(0.6), confidence(0.2)
+    >>> confidence(0.9), confidence(0.5), confidence(0.2)
     ('high', 'medium', 'low')
     """
     if score >= HIGH_CONFIDENCE:
@@ -222,7 +224,9 @@ def topic(heading: str) -> str | None:
     return text
 
 
-def suggestions(outlines: list[tuple[Document, list[tuple[str, int]]]], limit: int = MAX_SUGGESTIONS) -> list[Suggestion]:
+def suggestions(
+    outlines: list[tuple[Document, list[tuple[str, int]]]], limit: int = MAX_SUGGESTIONS
+) -> list[Suggestion]:
     """Example questions from the corpus: section topics, taken in turn from each document.
 
     Documents without usable headings contribute nothing unless no document has any; then

@@ -10,7 +10,7 @@
   const TOP_K = 5;
   const TIMEOUT_MS = 30000;
   const HIGH = 0.75;
-  const MEDIUM = 0.5;
+  const MEDIUM = 0.4; // the same cut-offs as qa/views.py
 
   const form = document.getElementById("ask");
   const box = document.getElementById("question");
@@ -83,7 +83,9 @@
   function renderReply(turn) {
     const reply = el("div", "reply");
     const low = (a) => confidence(a.score) === "low";
-    const folded = turn.no_answer ? turn.answers : turn.answers.filter(low);
+    // The best answer is always shown open; weaker ones after it are folded.
+    const rest = turn.answers.slice(1);
+    const folded = turn.no_answer ? turn.answers : rest.filter(low);
     if (turn.no_answer) {
       const verdict = el("p", "verdict");
       verdict.append(
@@ -92,7 +94,7 @@
       );
       reply.append(verdict);
     } else {
-      reply.append(cardList(turn.answers.filter((a) => !low(a))));
+      reply.append(cardList(turn.answers.slice(0, 1).concat(rest.filter((a) => !low(a)))));
     }
     if (folded.length) {
       const details = el("details", turn.no_answer ? "nearest" : "weaker");
