@@ -182,9 +182,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         except QAError as exc:
             service.last_error = str(exc)
             log.warning("qa: %s", exc)
-        warm = getattr(service.embedder, "warm_up", None)
-        if warm is not None:
-            await run_in_threadpool(warm)
+        await run_in_threadpool(service.embedder.warm_up)
         watcher = asyncio.create_task(_watch_index(service, settings.reload_interval))
         try:
             yield

@@ -132,6 +132,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from qa.api import answer_response
 
     service = _service(_settings(args))
+    service.embedder.warm_up()  # load the model before the clock starts
     answer = service.ask(args.question, args.top_k)
     if args.json:
         print(answer_response(answer).model_dump_json(indent=2))
@@ -144,6 +145,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         quote = " ".join(excerpt.text.split())
         print(f"\n{n}. [{excerpt.score:.2f}] {where}")
         print(textwrap.fill(f"“{quote}”", width=100, initial_indent="   ", subsequent_indent="   "))
+        start, end = excerpt.highlight
+        if end - start < len(excerpt.text.strip()):
+            span = " ".join(excerpt.text[start:end].split())
+            print(textwrap.fill(f"answers: {span}", width=100, initial_indent="   ", subsequent_indent="     "))
         print(f"   — {src.document}, characters {src.start}–{src.end}")
     return 0
 

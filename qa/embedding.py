@@ -41,6 +41,10 @@ class Embedder(Protocol):
         """Vectors of shape ``(len(texts), dimension)``, each of unit length."""
         ...
 
+    def warm_up(self) -> None:
+        """Get ready to encode quickly (load the model)."""
+        ...
+
 
 def resolve_model_path(model: str) -> Path:
     """The directory of ``model``: the packaged default, or a local model directory."""
@@ -128,6 +132,9 @@ class HashingEmbedder:
     @property
     def name(self) -> str:
         return f"hashing-{self._dimension}"
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
 
     @property
     def dimension(self) -> int:
