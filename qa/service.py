@@ -47,9 +47,8 @@ class QAService:
     def load(self) -> None:
         """Load the live index now; raises the domain error if there is none or it is bad."""
         with self._reload_lock:
-            pointer = self._pointer()
             index = load_index(self.index_dir, self.embedder.name)
-            self._loaded = _Loaded(index, Retriever(index), pointer)
+            self._loaded = _Loaded(index, Retriever(index), index.path.name)
             self.last_error = None
 
     def reload_if_changed(self) -> bool:
@@ -120,6 +119,14 @@ class QAService:
             raise DocumentNotFoundError(f"no document {document_id!r} in the index")
         return index.documents[row]
 
+    def skipped(self) -> dict[str, str]:
+        """Files of the corpus left out of the loaded index, each with the reason.
+
+        A reason ending in "kept the previously indexed version" means the file could not
+        be read but its last good version is still indexed and answered from.
+        """
+        return dict(self.loaded.index.manifest.skipped)
+
     def outline(self, document_id: str) -> list[tuple[str, int]]:
         """Sections of a document as ``(title, first offset)``, in order."""
         index = self.loaded.index
@@ -145,4 +152,4 @@ def validate_question(question: str) -> str:
     return question.strip()
 
 
-__all__ = ["QAService", "validate_question", "calibrated", "WEIGHTS"]
+__all__ = ["WEIGHTS", "QAService", "calibrated", "validate_question"]
