@@ -143,6 +143,7 @@ def install_admin(app: FastAPI, settings: Settings, service: QAService) -> None:
     """Add the admin routes and the public list of skipped files to ``app``."""
     reindexer = Reindexer(settings.corpus_dir, service)
     app.state.reindexer = reindexer
+    remove_stale_uploads(settings.corpus_dir)
     router = APIRouter(tags=["admin"], dependencies=[Depends(_authorize(settings))])
     limit = int(settings.max_upload_mb * 1024 * 1024)
 
@@ -194,6 +195,15 @@ def install_admin(app: FastAPI, settings: Settings, service: QAService) -> None:
     def skipped() -> list[SkippedFile]:
         """Corpus files left out of the index (or kept at an older version), with the reason."""
         return [SkippedFile(document=d, reason=r) for d, r in sorted(service.skipped().items())]
+
+
+def remove_stale_uploads(corpus_dir: Path, older_than: float = 3600) -> None:
+    """Delete temporary upload files that a crashed server left in the corpus."""
+    cutoff = time.time() - older_than
+    for tmp in corpus_dir.glob(".upload-*.tmp") if corpus_dir.is_dir() else ():
+        with contextlib.suppress(OSError):
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
 
 
 def _authorize(settings: Settings) -> Any:
@@ -283,14 +293,25 @@ class _Upload:
         })
 
     def feed(self, chunk: bytes) -> None:
+        """Parse the next piece of the request body."""
+        from python_multipart.exceptions import MultipartParseError
+
         self.received += len(chunk)
         if self.received > self.limit + MULTIPART_OVERHEAD:
             raise _too_large(self.limit)
-        self.parser.write(chunk)
+        try:
+            self.parser.write(chunk)
+        except MultipartParseError as exc:
+            raise HTTPException(400, f"malformed multipart body ({exc})") from None
 
     def finish(self) -> tuple[str, int, bool]:
         """Put the uploaded file in place; returns its name, size and whether it replaced one."""
-        self.parser.finalize()
+        from python_multipart.exceptions import MultipartParseError
+
+        try:
+            self.parser.finalize()
+        except MultipartParseError as exc:
+            raise HTTPException(400, f"malformed multipart body ({exc})") from None
         if self.name is None or self.tmp is None or not self._done:
             raise HTTPException(400, "no file in the upload: send it in the multipart field `file`")
         self._handle.flush()

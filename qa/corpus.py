@@ -40,6 +40,7 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[SourceFile], dict[str, str]]:
     suffixes = set(supported_suffixes())
     sources: list[SourceFile] = []
     skipped: dict[str, str] = {}
+    inside: dict[Path, bool] = {}  # per folder: does it resolve to a place inside the corpus?
     for path in sorted(corpus_dir.rglob("*")):
         rel = path.relative_to(corpus_dir)
         doc_id = rel.as_posix()
@@ -47,8 +48,9 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[SourceFile], dict[str, str]]:
             continue
         if doc_id == METADATA_FILE or path.suffix.lower() not in suffixes:
             continue
-        resolved = path.resolve()
-        if not resolved.is_relative_to(root):
+        if path.parent not in inside:
+            inside[path.parent] = path.parent.resolve().is_relative_to(root)
+        if not inside[path.parent] or (path.is_symlink() and not path.resolve().is_relative_to(root)):
             skipped[doc_id] = "links outside the corpus directory"
             continue
         size = path.stat().st_size

@@ -382,6 +382,7 @@ def _write(
 
 def _rows_of(doc_column: np.ndarray, doc_row: int | None) -> tuple[int, int]:
     """The contiguous row range of one document in a column sorted by document."""
+    assert doc_row is not None
     lo = int(np.searchsorted(doc_column, doc_row, side="left"))
     hi = int(np.searchsorted(doc_column, doc_row, side="right"))
     return lo, hi

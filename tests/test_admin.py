@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -164,6 +166,23 @@ def test_upload_unsafe_names(client: TestClient, corpus_dir: Path, name: str) ->
 def test_upload_needs_a_file_field(client: TestClient) -> None:
     assert client.post("/admin/documents", data={"other": "x"}, headers=AUTH).status_code == 400
     assert client.post("/admin/documents", content=b"raw", headers=AUTH).status_code == 400
+
+
+def test_malformed_multipart(client: TestClient, corpus_dir: Path) -> None:
+    head = b'--B\r\nContent-Disposition: form-data; name="file"; filename="x.txt"\r\n\r\nsome text'
+    response = client.post("/admin/documents", content=head, headers={
+        **AUTH, "Content-Type": "multipart/form-data; boundary=B"})
+    assert response.status_code == 400
+    assert not (corpus_dir / "x.txt").exists() and not list(corpus_dir.glob(".upload-*"))
+
+
+def test_stale_uploads_are_removed(corpus_dir: Path, index_dir: Path) -> None:
+    stale, fresh = corpus_dir / ".upload-old.tmp", corpus_dir / ".upload-new.tmp"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    make_client(corpus_dir, index_dir, admin_token=TOKEN)
+    assert not stale.exists() and fresh.exists()
 
 
 def test_safe_name() -> None:

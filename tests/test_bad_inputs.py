@@ -122,3 +122,16 @@ def test_failed_build_keeps_the_live_index(corpus_dir: Path, index_dir: Path) ->
         build_index(corpus_dir, index_dir, HashingEmbedder())
     assert current_build(index_dir) == before
     assert sorted(p.name for p in index_dir.glob("build-*")) == [before.name]
+
+
+def test_symlinks_leaving_the_corpus_are_skipped(corpus_dir: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    write(outside / "secret.txt", "A secret sentence outside the corpus.\n")
+    (corpus_dir / "link.txt").symlink_to(outside / "secret.txt")
+    (corpus_dir / "linked_dir").symlink_to(outside, target_is_directory=True)
+    (corpus_dir / "inner.txt").symlink_to(corpus_dir / "beta.txt")
+    sources, skipped = corpus.scan_corpus(corpus_dir)
+    assert skipped.get("link.txt") == "links outside the corpus directory"
+    assert "linked_dir/secret.txt" not in {s.id for s in sources}
+    assert {"alpha.md", "beta.txt", "inner.txt"} <= {s.id for s in sources}

@@ -35,7 +35,7 @@ def read_html(data: bytes) -> SourceText:
         "date_extraction_params": {"extensive_search": False, "original_date": True},
     }
     try:
-        doc = trafilatura.bare_extraction(data, **options)
+        doc: Any = trafilatura.bare_extraction(data, **options)
         if doc is None or doc.body is None or not "".join(doc.body.itertext()).strip():
             doc = trafilatura.bare_extraction(data, favor_recall=True, **options)
     except Exception as exc:  # a parser failure is a bad file, not a crash
