@@ -23,13 +23,9 @@ folded into one more build. When a build finishes the service swaps in the new i
 
 from __future__ import annotations
 
-import contextlib
 import hmac
-import os
 import threading
 import time
-import unicodedata
-import uuid
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
@@ -41,9 +37,7 @@ from qa.config import Settings
 from qa.errors import QAError
 from qa.readers import supported_suffixes
 from qa.service import QAService
-
-MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file
-MAX_NAME_CHARS = 200
+from qa.uploads import MULTIPART_OVERHEAD, Upload, remove_stale_uploads, too_large
 
 
 class SkippedFile(BaseModel):
@@ -152,8 +146,8 @@ def install_admin(app: FastAPI, settings: Settings, service: QAService) -> None:
         """Add a source file (multipart field ``file``) to the corpus and queue a reindex."""
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
-            raise _too_large(limit)
-        upload = _Upload(settings.corpus_dir, request.headers.get("content-type", ""), limit, overwrite)
+            raise too_large(limit)
+        upload = Upload(settings.corpus_dir, request.headers.get("content-type", ""), limit, overwrite)
         try:
             async for chunk in request.stream():
                 upload.feed(chunk)
@@ -197,15 +191,6 @@ def install_admin(app: FastAPI, settings: Settings, service: QAService) -> None:
         return [SkippedFile(document=d, reason=r) for d, r in sorted(service.skipped().items())]
 
 
-def remove_stale_uploads(corpus_dir: Path, older_than: float = 3600) -> None:
-    """Delete temporary upload files that a crashed server left in the corpus."""
-    cutoff = time.time() - older_than
-    for tmp in corpus_dir.glob(".upload-*.tmp") if corpus_dir.is_dir() else ():
-        with contextlib.suppress(OSError):
-            if tmp.stat().st_mtime < cutoff:
-                tmp.unlink()
-
-
 def _authorize(settings: Settings) -> Any:
     token = settings.admin_token
 
@@ -223,24 +208,6 @@ def _authorize(settings: Settings) -> Any:
     return authorize
 
 
-def safe_name(raw: str) -> str:
-    """A plain file name for the corpus, or ``HTTPException`` 400/415 saying what is wrong.
-
-    >>> safe_name(" Report 2021.PDF ")
-    'Report 2021.PDF'
-    """
-    name = unicodedata.normalize("NFC", raw).strip()
-    if not name or name in (".", "..") or any(c in name for c in "/\\") or os.path.isabs(name):
-        raise HTTPException(400, f"file name {raw!r} must be a plain name without folders")
-    if name.startswith(".") or any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
-        raise HTTPException(400, f"file name {raw!r} must not be hidden or contain control characters")
-    if len(name) > MAX_NAME_CHARS:
-        raise HTTPException(400, f"file name is {len(name)} characters; the limit is {MAX_NAME_CHARS}")
-    if PurePosixPath(name).suffix.lower() not in supported_suffixes():
-        raise HTTPException(415, f"{name}: unsupported file type; supported: {', '.join(supported_suffixes())}")
-    return name
-
-
 def _corpus_file(corpus_dir: Path, document: str) -> Path:
     """The source file of a document id, refusing anything outside the corpus."""
     parts = PurePosixPath(document).parts
@@ -252,136 +219,3 @@ def _corpus_file(corpus_dir: Path, document: str) -> Path:
     if path.is_symlink() or not path.resolve().is_relative_to(corpus_dir.resolve()) or not path.is_file():
         raise HTTPException(404, f"no source file {document!r} in the corpus")
     return path
-
-
-def _too_large(limit: int) -> HTTPException:
-    return HTTPException(413, f"the upload is larger than {limit / 1024 / 1024:g} MB (QA_MAX_UPLOAD_MB)")
-
-
-class _Upload:
-    """Streams one multipart upload into a hidden temporary file inside the corpus."""
-
-    def __init__(self, corpus_dir: Path, content_type: str, limit: int, overwrite: bool) -> None:
-        from python_multipart.multipart import MultipartParser, parse_options_header
-
-        kind, options = parse_options_header(content_type)
-        boundary = options.get(b"boundary")
-        if kind != b"multipart/form-data" or not boundary:
-            raise HTTPException(400, "send the file as multipart/form-data in the field `file`")
-        if not corpus_dir.is_dir():
-            raise HTTPException(503, f"corpus directory {corpus_dir} does not exist")
-        self.corpus_dir, self.limit, self.overwrite = corpus_dir, limit, overwrite
-        self.name: str | None = None
-        self.size = 0
-        self.received = 0
-        self.tmp: Path | None = None
-        self._handle: Any = None
-        self._headers: dict[bytes, bytes] = {}
-        self._field = b""
-        self._value = b""
-        self._in_file = False
-        self._done = False
-        self._parse_options_header = parse_options_header
-        self.parser = MultipartParser(boundary, {
-            "on_part_begin": self._part_begin,
-            "on_header_field": self._header_field,
-            "on_header_value": self._header_value,
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-            "on_part_end": self._part_end,
-        })
-
-    def feed(self, chunk: bytes) -> None:
-        """Parse the next piece of the request body."""
-        from python_multipart.exceptions import MultipartParseError
-
-        self.received += len(chunk)
-        if self.received > self.limit + MULTIPART_OVERHEAD:
-            raise _too_large(self.limit)
-        try:
-            self.parser.write(chunk)
-        except MultipartParseError as exc:
-            raise HTTPException(400, f"malformed multipart body ({exc})") from None
-
-    def finish(self) -> tuple[str, int, bool]:
-        """Put the uploaded file in place; returns its name, size and whether it replaced one."""
-        from python_multipart.exceptions import MultipartParseError
-
-        try:
-            self.parser.finalize()
-        except MultipartParseError as exc:
-            raise HTTPException(400, f"malformed multipart body ({exc})") from None
-        if self.name is None or self.tmp is None or not self._done:
-            raise HTTPException(400, "no file in the upload: send it in the multipart field `file`")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-        target = self.corpus_dir / self.name
-        replaced = target.exists()
-        if self.overwrite:
-            os.replace(self.tmp, target)
-        else:
-            try:
-                os.link(self.tmp, target)  # fails if the name exists: no overwrite, even in a race
-            except FileExistsError:
-                raise self._exists() from None
-            self.tmp.unlink()
-        self.tmp = None
-        with contextlib.suppress(OSError):
-            fd = os.open(self.corpus_dir, os.O_RDONLY)
-            os.fsync(fd)
-            os.close(fd)
-        return self.name, self.size, replaced
-
-    def discard(self) -> None:
-        """Remove the temporary file if the upload did not complete."""
-        if self._handle is not None and not self._handle.closed:
-            self._handle.close()
-        if self.tmp is not None:
-            self.tmp.unlink(missing_ok=True)
-
-    def _exists(self) -> HTTPException:
-        return HTTPException(409, f"{self.name} already exists in the corpus; add ?overwrite=true to replace it")
-
-    # -- parser callbacks ----------------------------------------------------------------
-
-    def _part_begin(self) -> None:
-        self._headers = {}
-
-    def _header_field(self, data: bytes, start: int, end: int) -> None:
-        self._field += data[start:end]
-
-    def _header_value(self, data: bytes, start: int, end: int) -> None:
-        self._value += data[start:end]
-
-    def _header_end(self) -> None:
-        self._headers[self._field.strip().lower()] = self._value.strip()
-        self._field = self._value = b""
-
-    def _headers_finished(self) -> None:
-        _, options = self._parse_options_header(self._headers.get(b"content-disposition", b""))
-        self._in_file = options.get(b"name") == b"file" and self.name is None
-        if not self._in_file:
-            return
-        raw = options.get(b"filename")
-        if not raw:
-            raise HTTPException(400, "the `file` field has no file name")
-        self.name = safe_name(raw.decode("utf-8", "replace"))
-        if not self.overwrite and (self.corpus_dir / self.name).exists():
-            raise self._exists()
-        self.tmp = self.corpus_dir / f".upload-{uuid.uuid4().hex}.tmp"
-        self._handle = self.tmp.open("xb")
-
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
-        if not self._in_file:
-            return
-        self.size += end - start
-        if self.size > self.limit:
-            raise _too_large(self.limit)
-        self._handle.write(data[start:end])
-
-    def _part_end(self) -> None:
-        if self._in_file:
-            self._done = True
-            self._in_file = False

@@ -80,6 +80,10 @@ def read_document(source: SourceFile, metadata: dict[str, dict[str, Any]]) -> tu
         raise UnreadableDocumentError(f"{source.id}: {exc}") from exc
     except OSError as exc:
         raise UnreadableDocumentError(f"{source.id}: cannot read file ({exc.strerror})") from exc
+    except Exception as exc:  # a reader library failing on a strange file must not stop the build
+        raise UnreadableDocumentError(
+            f"{source.id}: the file could not be read ({type(exc).__name__}: {exc})"
+        ) from exc
     if not read.text.strip():
         raise UnreadableDocumentError(f"{source.id}: no text found")
     document = Document(

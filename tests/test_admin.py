@@ -12,7 +12,7 @@ from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from sourcefiles import make_pdf
 
-from qa.admin import safe_name
+from qa.uploads import safe_name
 from qa.api import create_app
 from qa.config import Settings
 from qa.embedding import HashingEmbedder

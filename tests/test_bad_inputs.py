@@ -135,3 +135,16 @@ def test_symlinks_leaving_the_corpus_are_skipped(corpus_dir: Path, tmp_path: Pat
     assert skipped.get("link.txt") == "links outside the corpus directory"
     assert "linked_dir/secret.txt" not in {s.id for s in sources}
     assert {"alpha.md", "beta.txt", "inner.txt"} <= {s.id for s in sources}
+
+
+def test_a_reader_crash_is_a_skip_not_a_failed_build(corpus_dir: Path, index_dir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa import readers
+
+    def explode(data: bytes) -> object:
+        raise ZeroDivisionError("library bug")
+
+    monkeypatch.setitem(readers.READERS, ".pdf", explode)
+    write(corpus_dir / "odd.pdf", b"%PDF-1.4 whatever")
+    report = build_index(corpus_dir, index_dir, HashingEmbedder())
+    assert report.skipped == {"odd.pdf": "the file could not be read (ZeroDivisionError: library bug)"}

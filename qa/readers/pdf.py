@@ -39,7 +39,6 @@ _WORD_REST = re.compile(r"^[^\W\d_][\w’'-]*[,.;:!?)\]”’]*")
 def read_pdf(data: bytes) -> SourceText:
     """Read a PDF's text layer, page by page, with its title and authors."""
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     if not data.strip():
@@ -54,7 +53,7 @@ def read_pdf(data: bytes) -> SourceText:
         info = reader.metadata
     except UnreadableDocumentError:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError) as exc:
+    except Exception as exc:  # pypdf raises many types on damaged files
         reason = "encrypted" if "decrypt" in str(exc).lower() or "crypt" in type(exc).__name__.lower() else "damaged"
         raise UnreadableDocumentError(f"the PDF is {reason} ({type(exc).__name__}: {exc})") from exc
     if not pages:
