@@ -207,3 +207,13 @@ def test_docx_text_headings_and_properties() -> None:
 def test_bad_docx_is_rejected(data: bytes) -> None:
     with pytest.raises(UnreadableDocumentError, match="DOCX|Word"):
         read_bytes("bad.docx", data)
+
+
+def test_small_html_pages_keep_their_structure() -> None:
+    page = (b"<html><head><title>Short</title></head><body><nav>Menu</nav><h1>Tides</h1>"
+            b"<p>The moon pulls the sea.</p><table><tr><th>Port</th><th>Range</th></tr>"
+            b"<tr><td>Brest</td><td>7 m</td></tr></table><footer>(c) Site</footer></body></html>")
+    source = read_bytes("tides.html", page)
+    assert source.title in ("Tides", "Short")  # the page heading or its <title>
+    assert source.text == "# Tides\n\nThe moon pulls the sea.\n\nPort | Range\n\nBrest | 7 m\n"
+    assert read_bytes("frag.html", b"<p>A fragment with <b>bold</b> text.</p>").text == "A fragment with bold text.\n"

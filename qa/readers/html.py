@@ -18,6 +18,13 @@ from qa.errors import UnreadableDocumentError
 from qa.readers.base import SourceText
 
 _SPACE = re.compile(r"[ \t\r\n\f\v\u00a0]+")
+SMALL_PAGE = 500  # characters: below this, compare with the simple block reading
+_DROP = "//script|//style|//noscript|//template|//svg|//nav|//header|//footer|//aside|//form|//button|//select"
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_BLOCKS = _HEADINGS | {
+    "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td", "th", "pre", "blockquote", "section",
+    "article", "main", "figure", "figcaption", "caption", "address", "details", "summary", "body",
+}
 
 
 def read_html(data: bytes) -> SourceText:
@@ -41,10 +48,16 @@ def read_html(data: bytes) -> SourceText:
     except Exception as exc:  # a parser failure is a bad file, not a crash
         raise UnreadableDocumentError(f"the HTML could not be parsed ({type(exc).__name__}: {exc})") from exc
     text = render(doc.body) if doc is not None and doc.body is not None else ""
+    if len(text) < SMALL_PAGE:
+        # On very small pages trafilatura gives up or flattens the page; read its blocks directly.
+        simple = simple_text(data)
+        if len(simple) >= len(text):
+            text = simple
     if not text.strip():
         raise UnreadableDocumentError("no main text found in the HTML page")
-    authors = tuple(a.strip() for a in (doc.author or "").split(";") if a.strip())
-    return SourceText(text=text, title=_clean(doc.title or "") or None, authors=authors, date=doc.date or None)
+    authors = tuple(a.strip() for a in (doc.author or "").split(";") if a.strip()) if doc is not None else ()
+    title = _clean(doc.title or "") if doc is not None else ""
+    return SourceText(text=text, title=title or None, authors=authors, date=doc.date if doc is not None else None)
 
 
 def render(body: Any) -> str:
@@ -102,6 +115,52 @@ def _render_items(element: Any, items: list[str]) -> None:
             items.append(f"- {text}")
         for child in nested:
             _render_items(child, items)
+
+
+def simple_text(data: bytes) -> str:
+    """The blocks of a page read directly with lxml, navigation, headers and footers left out.
+
+    >>> simple_text(b"<nav>Home</nav><h2>Tides</h2><p>The <b>moon</b> pulls the sea.</p>")
+    '## Tides\\n\\nThe moon pulls the sea.\\n'
+    """
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        root = lxml_html.document_fromstring(data)
+    except (etree.ParserError, ValueError):
+        return ""
+    for junk in root.xpath(_DROP):
+        junk.drop_tree()
+    blocks: list[str] = []
+
+    def walk(element: Any) -> None:
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag in _HEADINGS:
+            title = _clean(element.text_content())
+            if title:
+                blocks.append(f"{'#' * int(tag[1])} {title}")
+        elif tag == "tr":
+            cells = [_clean(cell.text_content()) for cell in element if cell.tag in ("td", "th")]
+            if any(cells):
+                blocks.append(" | ".join(c for c in cells if c))
+        elif tag in _BLOCKS and not any(isinstance(d.tag, str) and d.tag in _BLOCKS for d in element.iterdescendants()):
+            text = _clean(element.text_content())
+            if text:
+                blocks.append(f"- {text}" if tag == "li" else text)
+        else:
+            own = _clean(element.text or "")
+            if own:
+                blocks.append(own)
+            for child in element:
+                walk(child)
+                tail = _clean(child.tail or "")
+                if tail:
+                    blocks.append(tail)
+
+    body = root.find("body")
+    walk(body if body is not None else root)
+    return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
 def _inline(element: Any) -> str:
