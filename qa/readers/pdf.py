@@ -104,7 +104,7 @@ def join_pages(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
     """The document text and the offset where each page starts.
 
     >>> join_pages([["A long line of the first page that goes on and on, wrap-"], ["ping here.", "End."]])
-    ('A long line of the first page that goes on and on, wrapping here.\\n\\nEnd.\\n', (0, 66))
+    ('A long line of the first page that goes on and on, wrapping\\n\\nhere.\\n\\nEnd.\\n', (0, 61))
     """
     pages = [list(page) for page in pages]
     for this, following in itertools.pairwise(pages):
