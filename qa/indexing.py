@@ -58,6 +58,7 @@ class BuildReport:
     build: str | None = None
     cleaned: list[str] = field(default_factory=list)  # leftovers of killed builds removed
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # of ``seconds``, the time spent in the model
     documents: int = 0
     sentences: int = 0
     passages: int = 0
@@ -122,7 +123,9 @@ def build_index(
             report.build = previous.path.name
             report.documents = len(entries)
         else:
+            embed_started = time.perf_counter()
             dimension, fresh = _embed(entries, embedder, previous, progress)
+            report.embed_seconds = time.perf_counter() - embed_started
             report.embedded_texts = sum(len(v) for v in fresh.values())
             writer = BuildWriter(index_dir)
             try:
