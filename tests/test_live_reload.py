@@ -22,6 +22,7 @@ from qa.service import QAService
 CLIENTS = 4
 REBUILDS = 6
 MAX_SECONDS = 60
+MAX_LATENCY = 5.0  # seconds; a question takes milliseconds with the fake embedder
 
 
 def free_port() -> int:
@@ -64,6 +65,7 @@ def test_rebuilds_under_load_fail_no_request(corpus_dir: Path, index_dir: Path) 
     settings = Settings(corpus_dir=corpus_dir, index_dir=index_dir, reload_interval=0.05)
     stop = threading.Event()
     counts = {"ok": 0}
+    latencies: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()
     questions = ["When was the Aswan High Dam completed?", "Which sea does the Danube reach?",
@@ -76,7 +78,9 @@ def test_rebuilds_under_load_fail_no_request(corpus_dir: Path, index_dir: Path) 
                 question = questions[i % len(questions)]
                 i += 1
                 try:
+                    sent = time.monotonic()
                     response = http.post(f"{base}/ask", json={"question": question, "top_k": 3})
+                    latencies.append(time.monotonic() - sent)
                     body = response.json()
                     ok = response.status_code == 200 and isinstance(body.get("answers"), list)
                     if ok:
@@ -124,3 +128,4 @@ def test_rebuilds_under_load_fail_no_request(corpus_dir: Path, index_dir: Path) 
                 thread.join(timeout=30)
     assert failures == []
     assert counts["ok"] > 50
+    assert max(latencies) < MAX_LATENCY, f"a request stalled for {max(latencies):.1f} s during a reload"
