@@ -204,7 +204,10 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     _install_error_handlers(app)
     _install_body_limit(app)
     _add_api_routes(app)
+    from qa.admin import install_admin
     from qa.web import install_web
+
+    install_admin(app, settings, service)
 
     install_web(app, settings)
     return app

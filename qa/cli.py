@@ -15,9 +15,12 @@ from typing import Any
 
 from qa.errors import QAError
 
+MAX_LISTED = 10  # document names listed per line of the index summary
+
 EPILOG = """\
 examples:
   qa index                       build or update ./index from ./corpus
+  qa index --strict              … and exit 1 if any file had to be skipped
   qa ask "Which Ukrainian president was ousted in 2014?"
   qa ask --json -k 3 "What is structural power?"
   qa serve --port 8000           chat page on http://127.0.0.1:8000/
@@ -63,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                        description="Index new and changed documents; reuse the vectors of unchanged ones.")
     p.add_argument("--full", action="store_true", help="re-read and re-embed every document")
     p.add_argument("--strict", action="store_true", help="exit 1 if any file was skipped")
-    p.add_argument("--no-wait", action="store_true", help="fail instead of waiting for another build")
+    p.add_argument("--no-wait", action="store_true",
+                   help="fail at once instead of waiting when another build is running")
     p.set_defaults(run=cmd_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question",
@@ -115,9 +119,19 @@ def cmd_index(args: argparse.Namespace) -> int:
         full=args.full, wait=not args.no_wait, progress=sys.stderr.isatty(),
     )
     print(report.summary())
+    for label, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed),
+                         ("metadata updated", report.retitled)):
+        shown = ", ".join(names[:MAX_LISTED]) + (f" … (+{len(names) - MAX_LISTED})" if len(names) > MAX_LISTED else "")
+        if names:
+            print(f"  {label}: {shown}")
     for doc_id, reason in sorted(report.skipped.items()):
         print(f"  skipped {doc_id}: {reason}")
-    return 1 if args.strict and report.skipped else 0
+    if report.cleaned:
+        print(f"  removed {len(report.cleaned)} unfinished build(s) left by an interrupted run")
+    if args.strict and report.skipped:
+        print(f"qa: error: {len(report.skipped)} file(s) skipped (--strict)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _service(settings: Any) -> Any:

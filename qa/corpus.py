@@ -13,7 +13,7 @@ from typing import Any
 
 from qa.errors import QAError, UnreadableDocumentError
 from qa.metadata import METADATA_FILE, document_meta
-from qa.readers import read_source, supported_suffixes
+from qa.readers import SourceText, read_source, supported_suffixes
 from qa.records import Document
 
 MAX_SOURCE_BYTES = 100 * 1024 * 1024
@@ -40,6 +40,7 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[SourceFile], dict[str, str]]:
     suffixes = set(supported_suffixes())
     sources: list[SourceFile] = []
     skipped: dict[str, str] = {}
+    inside: dict[Path, bool] = {}  # per folder: does it resolve to a place inside the corpus?
     for path in sorted(corpus_dir.rglob("*")):
         rel = path.relative_to(corpus_dir)
         doc_id = rel.as_posix()
@@ -47,33 +48,49 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[SourceFile], dict[str, str]]:
             continue
         if doc_id == METADATA_FILE or path.suffix.lower() not in suffixes:
             continue
-        resolved = path.resolve()
-        if not resolved.is_relative_to(root):
+        if path.parent not in inside:
+            inside[path.parent] = path.parent.resolve().is_relative_to(root)
+        if not inside[path.parent] or (path.is_symlink() and not path.resolve().is_relative_to(root)):
             skipped[doc_id] = "links outside the corpus directory"
             continue
         size = path.stat().st_size
-        if size > MAX_SOURCE_BYTES:
-            skipped[doc_id] = f"too large ({size / 1e6:.0f} MB; the limit is {MAX_SOURCE_BYTES / 1e6:.0f} MB)"
+        if size == 0:
+            skipped[doc_id] = "the file is empty"
             continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if size > MAX_SOURCE_BYTES:
+            skipped[doc_id] = f"too large ({size / 1e6:.3g} MB; the limit is {MAX_SOURCE_BYTES / 1e6:.3g} MB)"
+            continue
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            skipped[doc_id] = f"cannot read file ({exc.strerror})"
+            continue
         sources.append(SourceFile(doc_id, path, digest, size))
     return sources, skipped
 
 
-def read_document(source: SourceFile, metadata: dict[str, dict[str, Any]]) -> Document:
-    """Read one source file; raises ``UnreadableDocumentError`` with the reason."""
+def read_document(source: SourceFile, metadata: dict[str, dict[str, Any]]) -> tuple[Document, SourceText]:
+    """Read one source file into a ``Document`` (and what its reader found).
+
+    Raises ``UnreadableDocumentError`` with the reason.
+    """
     try:
         read = read_source(source.path)
     except UnreadableDocumentError as exc:
         raise UnreadableDocumentError(f"{source.id}: {exc}") from exc
     except OSError as exc:
         raise UnreadableDocumentError(f"{source.id}: cannot read file ({exc.strerror})") from exc
+    except Exception as exc:  # a reader library failing on a strange file must not stop the build
+        raise UnreadableDocumentError(
+            f"{source.id}: the file could not be read ({type(exc).__name__}: {exc})"
+        ) from exc
     if not read.text.strip():
         raise UnreadableDocumentError(f"{source.id}: no text found")
-    return Document(
+    document = Document(
         id=source.id,
         text=read.text,
         meta=document_meta(source.id, read, metadata.get(source.id, {})),
         sha256=source.sha256,
         page_starts=read.page_starts,
     )
+    return document, read

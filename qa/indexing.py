@@ -1,15 +1,23 @@
 """Build or update the index: sources → chunks → vectors → a new build on disk.
 
 Incremental by default: a document whose content hash is unchanged keeps its records and
-vectors from the live build, new and changed ones are read and embedded, and deleted ones
-are dropped. A different model, chunking or index format forces a full rebuild.
+vectors from the live build (it is not read or chunked again), new and changed ones are
+read and embedded, and deleted ones are dropped. A different model, chunking or index
+format forces a full rebuild. When nothing changed, no build is written.
+
+Bad files never stop a build: each is skipped with its reason (recorded in the manifest).
+A file that was indexed before and has become unreadable keeps its last indexed version.
+Builds run one at a time under the index's lock; what a killed build left behind is
+removed by the next one.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,9 +25,22 @@ from qa.chunking import ChunkingParams, chunk_document
 from qa.corpus import SourceFile, read_document, scan_corpus
 from qa.embedding import Embedder
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, UnreadableDocumentError
-from qa.metadata import load_metadata
+from qa.metadata import document_meta, load_metadata
+from qa.readers import SourceText
 from qa.records import Chunked, Document, DocumentMeta
-from qa.store import BuildWriter, Manifest, StoredIndex, build_lock, check_compatible, load_index, vectors_of
+from qa.store import (
+    BuildWriter,
+    Manifest,
+    StoredIndex,
+    build_lock,
+    check_compatible,
+    load_index,
+    remove_leftovers,
+    vectors_of,
+)
+
+EMBED_CHUNK = 128  # texts per encode call: a question waiting for the model waits at most one chunk
+KEPT = "kept the previously indexed version"
 
 
 @dataclass
@@ -30,23 +51,38 @@ class BuildReport:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    retitled: list[str] = field(default_factory=list)  # unchanged text, new citation metadata
     skipped: dict[str, str] = field(default_factory=dict)
     full_reason: str | None = None
+    up_to_date: bool = False
+    build: str | None = None
+    cleaned: list[str] = field(default_factory=list)  # leftovers of killed builds removed
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # of ``seconds``, the time spent in the model
     documents: int = 0
     sentences: int = 0
     passages: int = 0
     embedded_texts: int = 0
 
     def summary(self) -> str:
-        """One line: ``3 documents: 1 added, 0 changed, … in 4.2 s``."""
+        """One line: ``3 documents, …: 1 added, 0 changed, … in 4.2 s``."""
+        if self.up_to_date:
+            return (
+                f"index is up to date: {self.documents} documents, {len(self.skipped)} skipped "
+                f"({self.seconds:.1f} s)"
+            )
         mode = f" (full rebuild: {self.full_reason})" if self.full_reason else ""
+        meta = f", {len(self.retitled)} metadata updated" if self.retitled else ""
         return (
             f"{self.documents} documents, {self.passages} passages, {self.sentences} sentences: "
             f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped "
+            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped{meta} "
             f"in {self.seconds:.1f} s{mode}"
         )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-able data."""
+        return dict(self.__dict__)
 
 
 @dataclass
@@ -54,6 +90,7 @@ class _Entry:
     """One document of the new build and where its vectors come from."""
 
     document: Document
+    source_hints: dict[str, Any]  # what the file itself says: title, authors, date
     chunked: Chunked | None = None  # set when (re)embedded
     reused_row: int | None = None  # row in the previous build when reused
 
@@ -67,44 +104,36 @@ def build_index(
     wait: bool = True,
     progress: bool = False,
 ) -> BuildReport:
-    """Index ``corpus_dir`` into ``index_dir`` and make the result live."""
+    """Index ``corpus_dir`` into ``index_dir`` and make the result live.
+
+    With ``wait`` a second build waits for a running one; otherwise it raises
+    ``IndexBusyError``. ``progress`` prints embedding progress to stderr.
+    """
     params = params or ChunkingParams()
     started = time.perf_counter()
     report = BuildReport()
     with build_lock(index_dir, wait=wait):
+        report.cleaned = remove_leftovers(index_dir)
         sources, report.skipped = scan_corpus(corpus_dir)
         metadata = load_metadata(corpus_dir)
         previous, report.full_reason = _previous_build(index_dir, embedder, params, full)
-        old_docs = {doc.id: (i, doc) for i, doc in enumerate(previous.documents)} if previous else {}
-
-        entries: list[_Entry] = []
-        seen_hashes: dict[str, str] = {}
-        for source in sources:
-            if source.sha256 in seen_hashes:
-                report.skipped[source.id] = f"same content as {seen_hashes[source.sha256]}"
-                continue
-            old = old_docs.get(source.id)
-            if old and old[1].sha256 == source.sha256:
-                entries.append(_Entry(_refresh_meta(old[1], metadata.get(source.id)), reused_row=old[0]))
-                report.unchanged.append(source.id)
-            else:
-                entry = _read(source, metadata, params, report)
-                if entry is None:
-                    continue
-                entries.append(entry)
-                (report.changed if old else report.added).append(source.id)
-            seen_hashes[source.sha256] = source.id
-        kept = {e.document.id for e in entries}
-        report.removed = [doc_id for doc_id in old_docs if doc_id not in kept and doc_id not in report.skipped]
-
-        dimension, fresh = _embed(entries, embedder, progress)
-        report.embedded_texts = sum(len(v) for v in fresh.values())
-        writer = BuildWriter(index_dir)
-        try:
-            _write(writer, entries, previous, fresh, embedder.name, dimension, params, report)
-        except BaseException:
-            writer.abort()
-            raise
+        entries = _plan(sources, metadata, previous, params, report)
+        if previous is not None and _nothing_changed(report, previous):
+            report.up_to_date = True
+            report.build = previous.path.name
+            report.documents = len(entries)
+        else:
+            embed_started = time.perf_counter()
+            dimension, fresh = _embed(entries, embedder, previous, progress)
+            report.embed_seconds = time.perf_counter() - embed_started
+            report.embedded_texts = sum(len(v) for v in fresh.values())
+            writer = BuildWriter(index_dir)
+            try:
+                _write(writer, entries, previous, fresh, embedder.name, dimension, params, report)
+            except BaseException:
+                writer.abort()
+                raise
+            report.build = writer.name
     report.seconds = time.perf_counter() - started
     return report
 
@@ -130,17 +159,75 @@ def _previous_build(
     return previous, None
 
 
-def _read(source: SourceFile, metadata: dict, params: ChunkingParams, report: BuildReport) -> _Entry | None:
-    try:
-        document = read_document(source, metadata)
-    except UnreadableDocumentError as exc:
-        report.skipped[source.id] = str(exc).removeprefix(f"{source.id}: ")
-        return None
-    chunked = chunk_document(document, params)
-    if not chunked.sentences:
-        report.skipped[source.id] = "no sentences found in the text"
-        return None
-    return _Entry(document, chunked=chunked)
+def _plan(
+    sources: list[SourceFile],
+    metadata: dict[str, dict[str, Any]],
+    previous: StoredIndex | None,
+    params: ChunkingParams,
+    report: BuildReport,
+) -> list[_Entry]:
+    """Decide, per source, whether to reuse, (re)read or skip it; fills ``report``."""
+    old_docs = {doc.id: (row, doc) for row, doc in enumerate(previous.documents)} if previous else {}
+    old_info = previous.manifest.documents if previous else {}
+    entries: list[_Entry] = []
+    for source in _distinct(sources, old_docs, report.skipped):
+        old = old_docs.get(source.id)
+        if old and old[1].sha256 == source.sha256:
+            entries.append(_reuse(old, old_info.get(source.id, {}), metadata.get(source.id, {}), report))
+            report.unchanged.append(source.id)
+            continue
+        entry = _read(source, metadata, params, report)
+        if entry is not None:
+            entries.append(entry)
+            (report.changed if old else report.added).append(source.id)
+    # Previously indexed files that cannot be read now keep their indexed version.
+    kept_ids = {e.document.id for e in entries}
+    for doc_id, reason in list(report.skipped.items()):
+        if doc_id in old_docs and doc_id not in kept_ids and not reason.startswith("same content as"):
+            old = old_docs[doc_id]
+            entries.append(_reuse(old, old_info.get(doc_id, {}), metadata.get(doc_id, {}), report))
+            report.skipped[doc_id] = f"{reason}; {KEPT}"
+    entries.sort(key=lambda e: e.document.id)
+    kept_ids = {e.document.id for e in entries}
+    report.removed = [doc_id for doc_id in old_docs if doc_id not in kept_ids]
+    return entries
+
+
+def _distinct(sources: list[SourceFile], old_docs: dict[str, tuple[int, Document]],
+              skipped: dict[str, str]) -> list[SourceFile]:
+    """One source per content hash; the others are skipped as duplicates.
+
+    The copy that is already indexed with that content is kept, else the first by name.
+    """
+    by_hash: dict[str, list[SourceFile]] = {}
+    for source in sources:
+        by_hash.setdefault(source.sha256, []).append(source)
+    keep: list[SourceFile] = []
+    for group in by_hash.values():
+        indexed = [s for s in group if s.id in old_docs and old_docs[s.id][1].sha256 == s.sha256]
+        chosen = (indexed or group)[0]
+        keep.append(chosen)
+        for other in group:
+            if other is not chosen:
+                skipped[other.id] = f"same content as {chosen.id}"
+    return sorted(keep, key=lambda s: s.id)
+
+
+def _reuse(old: tuple[int, Document], info: dict[str, Any], entry: dict[str, Any], report: BuildReport) -> _Entry:
+    """An unchanged document with its citation metadata brought up to date."""
+    row, doc = old
+    hints = info.get("source")
+    if hints is not None:
+        meta = document_meta(doc.id, SourceText(text="", title=hints.get("title"),
+                                                authors=tuple(hints.get("authors", ())),
+                                                date=hints.get("date")), entry)
+    else:  # a build from before source hints were recorded
+        meta = _refresh_meta(doc, entry).meta
+        hints = {}
+    if meta != doc.meta:
+        report.retitled.append(doc.id)
+        doc = Document(doc.id, doc.text, meta, doc.sha256, doc.page_starts)
+    return _Entry(doc, hints, reused_row=row)
 
 
 def _refresh_meta(doc: Document, entry: dict | None) -> Document:
@@ -158,13 +245,39 @@ def _refresh_meta(doc: Document, entry: dict | None) -> Document:
     return Document(doc.id, doc.text, meta, doc.sha256, doc.page_starts)
 
 
+def _read(source: SourceFile, metadata: dict, params: ChunkingParams, report: BuildReport) -> _Entry | None:
+    try:
+        document, read = read_document(source, metadata)
+    except UnreadableDocumentError as exc:
+        report.skipped[source.id] = str(exc).removeprefix(f"{source.id}: ")
+        return None
+    chunked = chunk_document(document, params)
+    if not chunked.sentences:
+        report.skipped[source.id] = "no sentences found in the text"
+        return None
+    hints = {"title": read.title, "authors": list(read.authors), "date": read.date}
+    return _Entry(document, hints, chunked=chunked)
+
+
+def _nothing_changed(report: BuildReport, previous: StoredIndex) -> bool:
+    return not (report.added or report.changed or report.removed or report.retitled) and (
+        report.skipped == previous.manifest.skipped
+    )
+
+
 def passage_text(text: str, section: str | None) -> str:
     """What is embedded for a passage: its section heading, then its sentences."""
     return f"{section}\n{text}" if section else text
 
 
-def _embed(entries: list[_Entry], embedder: Embedder, progress: bool) -> tuple[int, dict[str, np.ndarray]]:
-    """Embed sentences and passages of new or changed documents in one pass."""
+def _embed(
+    entries: list[_Entry], embedder: Embedder, previous: StoredIndex | None, progress: bool
+) -> tuple[int, dict[str, np.ndarray]]:
+    """Embed sentences and passages of new or changed documents.
+
+    Texts go to the model in chunks, so that a server sharing the model with this build
+    (an admin reindex) still answers questions between chunks.
+    """
     texts: list[str] = []
     for e in entries:
         if e.chunked is None:
@@ -173,8 +286,17 @@ def _embed(entries: list[_Entry], embedder: Embedder, progress: bool) -> tuple[i
         texts += [text[s.start : s.end] for s in e.chunked.sentences]
         texts += [passage_text(text[p.start : p.end], p.section) for p in e.chunked.passages]
     if not texts:
-        return embedder.dimension, {}
-    vectors = embedder.encode(texts, progress=progress)
+        return (previous.manifest.dimension if previous else embedder.dimension), {}
+    parts = []
+    for at in range(0, len(texts), EMBED_CHUNK):
+        parts.append(embedder.encode(texts[at : at + EMBED_CHUNK]))
+        if progress:
+            print(f"\rqa: embedded {min(at + EMBED_CHUNK, len(texts))}/{len(texts)} texts",
+                  end="", file=sys.stderr, flush=True)
+        time.sleep(0.001)  # let a waiting question take the model
+    if progress:
+        print(file=sys.stderr)
+    vectors = np.concatenate(parts)
     fresh: dict[str, np.ndarray] = {}
     at = 0
     for e in entries:
@@ -239,6 +361,7 @@ def _write(
             "title": doc.meta.title,
             "sentences": len(sentence_rows) - s_base,
             "passages": len(passage_rows) - p_base,
+            "source": entry.source_hints,
         }
     writer.add_rows("sentences", sentence_rows)
     writer.add_rows("passages", passage_rows)

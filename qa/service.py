@@ -119,6 +119,14 @@ class QAService:
             raise DocumentNotFoundError(f"no document {document_id!r} in the index")
         return index.documents[row]
 
+    def skipped(self) -> dict[str, str]:
+        """Files of the corpus left out of the loaded index, each with the reason.
+
+        A reason ending in "kept the previously indexed version" means the file could not
+        be read but its last good version is still indexed and answered from.
+        """
+        return dict(self.loaded.index.manifest.skipped)
+
     def outline(self, document_id: str) -> list[tuple[str, int]]:
         """Sections of a document as ``(title, first offset)``, in order."""
         index = self.loaded.index

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -38,11 +39,12 @@ from qa.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, Ind
 from qa.records import Document, DocumentMeta
 from qa.threads import faiss_module
 
+log = logging.getLogger("qa")
+
 FORMAT = "qa-index"
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
-KEEP_OLD_BUILDS = 1
 
 SCHEMA = """
 CREATE TABLE documents (
@@ -281,12 +283,13 @@ class BuildWriter:
         for file in self.path.iterdir():
             _fsync(file)
         _fsync(self.path)
+        previous = _pointer(self.index_dir)
         pointer_tmp = self.index_dir / f".{CURRENT_FILE}.{self.name}"
         pointer_tmp.write_text(self.name + "\n", encoding="utf-8")
         _fsync(pointer_tmp)
         os.replace(pointer_tmp, self.index_dir / CURRENT_FILE)
         _fsync(self.index_dir)
-        remove_stale_builds(self.index_dir, keep=self.name)
+        remove_stale_builds(self.index_dir, keep={self.name, previous or self.name})
 
     def abort(self) -> None:
         """Remove the unfinished build."""
@@ -295,23 +298,49 @@ class BuildWriter:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def remove_stale_builds(index_dir: Path, keep: str) -> None:
-    """Delete builds other than ``keep`` and the newest previous ones.
+def remove_stale_builds(index_dir: Path, keep: set[str]) -> None:
+    """Delete every build but those named in ``keep``, and stray pointer files.
 
-    One previous build is kept so that a server still reading it finishes in peace;
-    unfinished builds of crashed runs are removed too.
+    ``commit`` keeps the new build and the one it replaced, so that a server still loading
+    the replaced one finishes in peace. Call only while holding the build lock.
     """
-    builds = sorted(
-        (p for p in index_dir.glob("build-*") if p.is_dir() and p.name != keep),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    complete = [p for p in builds if (p / "manifest.json").exists()]
-    for old in builds:
-        if old not in complete[:KEEP_OLD_BUILDS]:
-            shutil.rmtree(old, ignore_errors=True)
+    for build in index_dir.glob("build-*"):
+        if build.is_dir() and build.name not in keep:
+            shutil.rmtree(build, ignore_errors=True)
     for tmp in index_dir.glob(f".{CURRENT_FILE}.*"):
         tmp.unlink(missing_ok=True)
+
+
+def remove_leftovers(index_dir: Path) -> list[str]:
+    """Delete what a crashed or killed build left behind; return the build names removed.
+
+    Builds run one at a time under the lock, so any build directory that is not live and is
+    newer than the live one (or has no manifest) was being written when its build died.
+    The build the live one replaced is older, and is kept. Call only while holding the lock.
+    """
+    live = _pointer(index_dir)
+    live_path = index_dir / live if live else None
+    live_mtime = live_path.stat().st_mtime if live_path and live_path.is_dir() else None
+    removed = []
+    for build in index_dir.glob("build-*"):
+        if not build.is_dir() or build.name == live:
+            continue
+        unfinished = not (build / "manifest.json").exists()
+        if unfinished or live_mtime is None or build.stat().st_mtime >= live_mtime:
+            shutil.rmtree(build, ignore_errors=True)
+            removed.append(build.name)
+    for tmp in index_dir.glob(f".{CURRENT_FILE}.*"):
+        tmp.unlink(missing_ok=True)
+    return sorted(removed)
+
+
+def _pointer(index_dir: Path) -> str | None:
+    """The name in ``CURRENT``, or None when there is none."""
+    try:
+        name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
 
 
 @contextlib.contextmanager
@@ -324,11 +353,15 @@ def build_lock(index_dir: Path, wait: bool = True) -> Iterator[None]:
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / LOCK_FILE, "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise IndexBusyError(
-                f"another `qa index` is building {index_dir}; wait for it to finish"
-            ) from None
+            if not wait:
+                raise IndexBusyError(
+                    f"another build of {index_dir} is running (`qa index` or an admin reindex); "
+                    "wait for it to finish, or run without --no-wait to queue behind it"
+                ) from None
+            log.warning("qa: another build of %s is running; waiting for it to finish", index_dir)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:

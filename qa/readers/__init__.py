@@ -1,8 +1,9 @@
 """Pluggable readers: one function per file type turns a source file into text.
 
 A reader takes the file's bytes and returns a ``SourceText``: the text that every offset
-refers to, plus what the file itself says about its title and pages. Register a new type
-by adding its suffix to ``READERS``.
+refers to, plus what the file itself says about its title and pages. A reader that cannot
+read a file raises ``UnreadableDocumentError`` with the reason. Register a new type by
+adding its suffix to ``READERS``. Heavy parsing libraries are imported inside the readers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from pathlib import Path
 
 from qa.errors import UnsupportedFormatError
 from qa.readers.base import SourceText
+from qa.readers.docx import read_docx
+from qa.readers.html import read_html
+from qa.readers.pdf import read_pdf
 from qa.readers.text import read_markdown, read_plain_text
 
 Reader = Callable[[bytes], SourceText]
@@ -21,23 +25,32 @@ READERS: dict[str, Reader] = {
     ".text": read_plain_text,
     ".md": read_markdown,
     ".markdown": read_markdown,
+    ".html": read_html,
+    ".htm": read_html,
+    ".pdf": read_pdf,
+    ".docx": read_docx,
 }
 
 
 def supported_suffixes() -> tuple[str, ...]:
-    """The file suffixes that have a reader, e.g. ``('.md', '.txt', ...)``."""
+    """The file suffixes that have a reader, e.g. ``('.docx', '.htm', ...)``."""
     return tuple(sorted(READERS))
 
 
 def read_source(path: Path) -> SourceText:
     """Read one source file with the reader registered for its suffix."""
-    reader = READERS.get(path.suffix.lower())
+    return read_bytes(path.name, path.read_bytes())
+
+
+def read_bytes(name: str, data: bytes) -> SourceText:
+    """Read the bytes of a file called ``name`` with the reader for its suffix."""
+    reader = READERS.get(Path(name).suffix.lower())
     if reader is None:
         raise UnsupportedFormatError(
-            f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; "
+            f"{name}: unsupported file type {Path(name).suffix or '(none)'!r}; "
             f"supported: {', '.join(supported_suffixes())}"
         )
-    return reader(path.read_bytes())
+    return reader(data)
 
 
-__all__ = ["READERS", "Reader", "SourceText", "read_source", "supported_suffixes"]
+__all__ = ["READERS", "Reader", "SourceText", "read_bytes", "read_source", "supported_suffixes"]

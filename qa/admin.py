@@ -1,0 +1,221 @@
+"""Growing the collection over HTTP: upload, delete, reindex, and the list of skipped files.
+
+The admin routes are off unless ``QA_ADMIN_TOKEN`` is set (they answer 404 until then);
+with it, every admin request needs ``Authorization: Bearer <token>``: 401 without a bearer
+token, 403 with a wrong one (compared in constant time).
+
+* ``POST /admin/documents`` takes a multipart upload in the field ``file``. The name must
+  be a plain file name (no folders, not hidden) with a supported suffix (else 400 / 415);
+  the body is streamed to a hidden temporary file in the corpus and stopped past
+  ``QA_MAX_UPLOAD_MB`` (413); the file then appears atomically under its name, never
+  replacing an existing file unless ``?overwrite=true`` (else 409).
+* ``DELETE /admin/documents/{document}`` removes a source file from the corpus.
+* ``POST /admin/reindex`` (``?full=true`` to re-embed everything, ``?wait=true`` to answer
+  when done) and ``GET /admin/reindex`` for the state of the last build.
+
+An upload or delete queues a rebuild in a background thread (under the index's build lock,
+so it also queues behind a running ``qa index``); requests arriving while one runs are
+folded into one more build. When a build finishes the service swaps in the new index;
+``/ask`` keeps answering from the old one meanwhile.
+
+``GET /api/sources/skipped`` is public, like ``/ask``: the files left out of the index and why.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from qa.config import Settings
+from qa.errors import QAError
+from qa.readers import supported_suffixes
+from qa.service import QAService
+from qa.uploads import MULTIPART_OVERHEAD, Upload, remove_stale_uploads, too_large
+
+
+class SkippedFile(BaseModel):
+    document: str
+    reason: str
+
+
+class UploadResult(BaseModel):
+    document: str
+    bytes: int
+    replaced: bool
+    reindex: dict[str, Any]
+
+
+class DeleteResult(BaseModel):
+    document: str
+    deleted: bool
+    reindex: dict[str, Any]
+
+
+class Reindexer:
+    """Runs index builds in one background thread, folding queued requests together."""
+
+    def __init__(self, corpus_dir: Path, service: QAService) -> None:
+        self.corpus_dir = corpus_dir
+        self.service = service
+        self._lock = threading.Lock()
+        self._done = threading.Condition(self._lock)
+        self._queued = False
+        self._full = False
+        self._running = False
+        self._worker = False  # a worker thread is alive (or about to start)
+        self._generation = 0  # builds finished
+        self.last: dict[str, Any] | None = None
+        self.error: str | None = None
+        self.finished: str | None = None
+
+    def request(self, full: bool = False) -> dict[str, Any]:
+        """Queue a build (one more after a running one); returns the state."""
+        with self._lock:
+            self._queued = True
+            self._full = self._full or full
+            if not self._worker:
+                self._worker = True
+                threading.Thread(target=self._run, name="qa-reindex", daemon=True).start()
+            return self._state()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no build is queued or running; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._done:
+            while self._queued or self._running:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._done.wait(remaining)
+        return True
+
+    def status(self) -> dict[str, Any]:
+        """The current state and the last build's report or error."""
+        with self._lock:
+            return self._state()
+
+    def _state(self) -> dict[str, Any]:
+        state = "running" if self._running else "queued" if self._queued else "idle"
+        return {"state": state, "queued": self._queued, "builds": self._generation,
+                "last": self.last, "error": self.error, "finished": self.finished}
+
+    def _run(self) -> None:
+        from qa.indexing import build_index
+
+        while True:
+            with self._lock:
+                if not self._queued:
+                    self._running = self._worker = False
+                    self._done.notify_all()
+                    return
+                self._queued, full, self._full = False, self._full, False
+                self._running = True
+            report, error = None, None
+            try:
+                report = build_index(self.corpus_dir, self.service.index_dir, self.service.embedder, full=full)
+                self.service.reload_if_changed()
+            except QAError as exc:
+                error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - the admin thread reports, never dies silently
+                error = f"{type(exc).__name__}: {exc}"
+            with self._lock:
+                self._generation += 1
+                self.last = report.as_dict() if report else self.last
+                self.error = error
+                self.finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                self._done.notify_all()
+
+
+def install_admin(app: FastAPI, settings: Settings, service: QAService) -> None:
+    """Add the admin routes and the public list of skipped files to ``app``."""
+    reindexer = Reindexer(settings.corpus_dir, service)
+    app.state.reindexer = reindexer
+    remove_stale_uploads(settings.corpus_dir)
+    router = APIRouter(tags=["admin"], dependencies=[Depends(_authorize(settings))])
+    limit = int(settings.max_upload_mb * 1024 * 1024)
+
+    @router.post("/admin/documents", status_code=201, response_model=UploadResult)
+    async def upload(request: Request, overwrite: bool = False) -> UploadResult:
+        """Add a source file (multipart field ``file``) to the corpus and queue a reindex."""
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
+            raise too_large(limit)
+        upload = Upload(settings.corpus_dir, request.headers.get("content-type", ""), limit, overwrite)
+        try:
+            async for chunk in request.stream():
+                upload.feed(chunk)
+            name, size, replaced = upload.finish()
+        finally:
+            upload.discard()
+        return UploadResult(document=name, bytes=size, replaced=replaced, reindex=reindexer.request())
+
+    @router.delete("/admin/documents/{document:path}", response_model=DeleteResult)
+    def delete(document: str) -> DeleteResult:
+        """Remove a source file from the corpus and queue a reindex."""
+        path = _corpus_file(settings.corpus_dir, document)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise HTTPException(404, f"no source file {document!r} in the corpus") from None
+        return DeleteResult(document=document, deleted=True, reindex=reindexer.request())
+
+    @router.post("/admin/reindex", status_code=202)
+    async def reindex(
+        full: bool = False,
+        wait: Annotated[bool, Query(description="answer when the build has finished")] = False,
+    ) -> dict[str, Any]:
+        """Queue an incremental (or ``full``) rebuild of the index from the corpus."""
+        state = reindexer.request(full=full)
+        if wait:
+            await run_in_threadpool(reindexer.wait)
+            state = reindexer.status()
+        return state
+
+    @router.get("/admin/reindex")
+    def reindex_status() -> dict[str, Any]:
+        """Whether a build is running or queued, and the last build's report or error."""
+        return reindexer.status()
+
+    app.include_router(router)
+
+    @app.get("/api/sources/skipped", response_model=list[SkippedFile], tags=["documents"])
+    def skipped() -> list[SkippedFile]:
+        """Corpus files left out of the index (or kept at an older version), with the reason."""
+        return [SkippedFile(document=d, reason=r) for d, r in sorted(service.skipped().items())]
+
+
+def _authorize(settings: Settings) -> Any:
+    token = settings.admin_token
+
+    def authorize(request: Request) -> None:
+        if not token:
+            raise HTTPException(404, "admin endpoints are off; set QA_ADMIN_TOKEN to turn them on")
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        given = given.strip()
+        if scheme.lower() != "bearer" or not given:
+            raise HTTPException(401, "send the admin token as `Authorization: Bearer <token>`",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(403, "wrong admin token")
+
+    return authorize
+
+
+def _corpus_file(corpus_dir: Path, document: str) -> Path:
+    """The source file of a document id, refusing anything outside the corpus."""
+    parts = PurePosixPath(document).parts
+    if not parts or document.startswith("/") or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        raise HTTPException(400, f"{document!r} is not a document id")
+    if PurePosixPath(document).suffix.lower() not in supported_suffixes():
+        raise HTTPException(404, f"no source file {document!r} in the corpus")
+    path = corpus_dir / Path(*parts)
+    if path.is_symlink() or not path.resolve().is_relative_to(corpus_dir.resolve()) or not path.is_file():
+        raise HTTPException(404, f"no source file {document!r} in the corpus")
+    return path
