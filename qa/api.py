@@ -238,11 +238,11 @@ def _add_api_routes(app: FastAPI) -> None:
     @app.get("/api/documents/{document:path}", response_model=DocumentText, tags=["documents"])
     def get_document(document: str, service: ServiceDep) -> DocumentText:
         """One document's metadata, its full text (what offsets refer to) and its sections."""
-        doc = service.document(document)
+        doc, outline = service.document_with_outline(document)
         return DocumentText(
             **document_info(doc).model_dump(),
             text=doc.text,
-            sections=[SectionInfo(title=t, start=s) for t, s in service.outline(document)],
+            sections=[SectionInfo(title=t, start=s) for t, s in outline],
         )
 
     @app.get("/health", response_model=Health, tags=["service"])

@@ -76,9 +76,10 @@ def install_pages(app: FastAPI, templates: Jinja2Templates) -> None:
         """Every source with its citation metadata."""
         try:
             sources = [_source(doc) for doc in service.documents()]
+            skipped = sorted(service.skipped().items())
         except QAError as exc:
             return problem(request, exc)
-        return page(request, "documents.html", {"sources": sources})
+        return page(request, "documents.html", {"sources": sources, "skipped": skipped})
 
     @app.get("/documents/{document:path}", include_in_schema=False, response_class=HTMLResponse)
     def viewer(
@@ -87,8 +88,7 @@ def install_pages(app: FastAPI, templates: Jinja2Templates) -> None:
     ) -> Response:
         """One source, whole, with the cited range ``start``–``end`` marked (``hs``–``he`` inside it)."""
         try:
-            doc = service.document(document)
-            outline = service.outline(document)
+            doc, outline = service.document_with_outline(document)
         except QAError as exc:
             if isinstance(exc, DocumentNotFoundError):
                 exc = DocumentNotFoundError(f"There is no source called “{document}” in the collection.")

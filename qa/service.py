@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from qa.embedding import Embedder
 from qa.errors import DocumentNotFoundError, IndexMissingError, InvalidRequestError, QAError
 from qa.excerpts import WEIGHTS, calibrated, choose_excerpts
@@ -113,11 +115,7 @@ class QAService:
 
     def document(self, document_id: str) -> Document:
         """One indexed document; raises ``DocumentNotFoundError``."""
-        index = self.loaded.index
-        row = index.doc_rows.get(document_id)
-        if row is None:
-            raise DocumentNotFoundError(f"no document {document_id!r} in the index")
-        return index.documents[row]
+        return self.document_with_outline(document_id)[0]
 
     def skipped(self) -> dict[str, str]:
         """Files of the corpus left out of the loaded index, each with the reason.
@@ -129,16 +127,22 @@ class QAService:
 
     def outline(self, document_id: str) -> list[tuple[str, int]]:
         """Sections of a document as ``(title, first offset)``, in order."""
+        return self.document_with_outline(document_id)[1]
+
+    def document_with_outline(self, document_id: str) -> tuple[Document, list[tuple[str, int]]]:
+        """A document and its sections, both from the same loaded index (a reload may land
+        between two calls; offsets must not mix builds)."""
         index = self.loaded.index
         row = index.doc_rows.get(document_id)
         if row is None:
             raise DocumentNotFoundError(f"no document {document_id!r} in the index")
         s = index.sentences
+        lo, hi = np.searchsorted(s.doc, row, side="left"), np.searchsorted(s.doc, row, side="right")
         out: list[tuple[str, int]] = []
-        for i in range(len(s)):
-            if s.doc[i] == row and s.section[i] and (not out or out[-1][0] != s.section[i]):
+        for i in range(int(lo), int(hi)):
+            if s.section[i] and (not out or out[-1][0] != s.section[i]):
                 out.append((str(s.section[i]), int(s.start[i])))
-        return out
+        return index.documents[row], out
 
 
 def validate_question(question: str) -> str:

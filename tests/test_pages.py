@@ -228,3 +228,24 @@ def test_pages_without_an_index_say_so(tmp_path: Path, embedder: HashingEmbedder
         posted = client.post("/", data={"question": "Anything?"})
         assert posted.status_code == 503 and "qa index" in posted.text
         assert client.get("/documents").status_code == 503
+
+
+def test_documents_page_lists_skipped_files_with_reasons(corpus_dir, embedder, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from qa.api import create_app
+    from qa.config import Settings
+    from qa.indexing import build_index
+    from qa.service import QAService
+
+    (corpus_dir / "empty.txt").write_bytes(b"")
+    (corpus_dir / "junk.txt").write_bytes(bytes(range(256)) * 8)
+    index_dir = tmp_path / "skipped-index"
+    build_index(corpus_dir, index_dir, embedder)
+    app = create_app(Settings(corpus_dir=corpus_dir, index_dir=index_dir, reload_interval=60),
+                     QAService(index_dir, embedder))
+    with TestClient(app) as client:
+        page = client.get("/documents").text
+    assert "Files left out" in page
+    assert "<code>empty.txt</code>" in page and "<code>junk.txt</code>" in page
+    assert "empty" in page.split("<code>empty.txt</code>", 1)[1][:80]
