@@ -155,26 +155,25 @@ def _context(browser: Any, watch: Watch, **options: Any) -> Any:
     return context
 
 
-@pytest.fixture
-def page(browser: Any, watch: Watch) -> Iterator[Any]:
-    """A fresh page (fresh storage) with JavaScript; fails the test on console errors or dialogs."""
-    context = _context(browser, watch)
-    page = context.new_page()
-    yield page
+def _watched_page(browser: Any, watch: Watch, **options: Any) -> Iterator[Any]:
+    """A page in a fresh context; the test fails on console errors or dialogs."""
+    context = _context(browser, watch, **options)
+    yield context.new_page()
     context.close()
     assert watch.errors == [], watch.errors
     assert watch.dialogs == [], watch.dialogs
+
+
+@pytest.fixture
+def page(browser: Any, watch: Watch) -> Iterator[Any]:
+    """A fresh page (fresh storage) with JavaScript; fails the test on console errors or dialogs."""
+    yield from _watched_page(browser, watch)
 
 
 @pytest.fixture
 def nojs_page(browser: Any, watch: Watch) -> Iterator[Any]:
     """A fresh page with JavaScript disabled."""
-    context = _context(browser, watch, java_script_enabled=False)
-    page = context.new_page()
-    yield page
-    context.close()
-    assert watch.errors == [], watch.errors
-    assert watch.dialogs == [], watch.dialogs
+    yield from _watched_page(browser, watch, java_script_enabled=False)
 
 
 @pytest.fixture
