@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from qa.chunking import ChunkingParams, chunk_document
 from qa.corpus import SourceFile, read_document, scan_corpus
@@ -27,13 +28,12 @@ from qa.embedding import Embedder
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, UnreadableDocumentError
 from qa.metadata import document_meta, load_metadata
 from qa.readers import SourceText
-from qa.records import Chunked, Document, DocumentMeta
+from qa.records import Chunked, Document
 from qa.store import (
     BuildWriter,
     Manifest,
     StoredIndex,
     build_lock,
-    check_compatible,
     load_index,
     remove_leftovers,
     vectors_of,
@@ -152,10 +152,6 @@ def _previous_build(
         return None, str(exc).split(";")[0]
     if previous.manifest.chunking != params.as_dict():
         return None, "chunking parameters changed"
-    try:
-        check_compatible(previous.manifest, embedder.name, index_dir)
-    except IndexMismatchError as exc:
-        return None, str(exc).split(";")[0]
     return previous, None
 
 
@@ -216,33 +212,14 @@ def _distinct(sources: list[SourceFile], old_docs: dict[str, tuple[int, Document
 def _reuse(old: tuple[int, Document], info: dict[str, Any], entry: dict[str, Any], report: BuildReport) -> _Entry:
     """An unchanged document with its citation metadata brought up to date."""
     row, doc = old
-    hints = info.get("source")
-    if hints is not None:
-        meta = document_meta(doc.id, SourceText(text="", title=hints.get("title"),
-                                                authors=tuple(hints.get("authors", ())),
-                                                date=hints.get("date")), entry)
-    else:  # a build from before source hints were recorded
-        meta = _refresh_meta(doc, entry).meta
-        hints = {}
+    hints = info.get("source", {})
+    file_says = SourceText(text="", title=hints.get("title"), authors=tuple(hints.get("authors", ())),
+                           date=hints.get("date"))
+    meta = document_meta(doc.id, file_says, entry)
     if meta != doc.meta:
         report.retitled.append(doc.id)
         doc = Document(doc.id, doc.text, meta, doc.sha256, doc.page_starts)
     return _Entry(doc, hints, reused_row=row)
-
-
-def _refresh_meta(doc: Document, entry: dict | None) -> Document:
-    """Apply an edited metadata entry to a reused document."""
-    if not entry:
-        return doc
-    authors = entry.get("authors", list(doc.meta.authors))
-    meta = DocumentMeta(
-        title=str(entry.get("title") or doc.meta.title),
-        authors=tuple([authors] if isinstance(authors, str) else (str(a) for a in authors)),
-        date=str(entry["date"]) if entry.get("date") else doc.meta.date,
-        url=str(entry["url"]) if entry.get("url") else doc.meta.url,
-        kind=str(entry["kind"]) if entry.get("kind") else doc.meta.kind,
-    )
-    return Document(doc.id, doc.text, meta, doc.sha256, doc.page_starts)
 
 
 def _read(source: SourceFile, metadata: dict, params: ChunkingParams, report: BuildReport) -> _Entry | None:
@@ -288,14 +265,11 @@ def _embed(
     if not texts:
         return (previous.manifest.dimension if previous else embedder.dimension), {}
     parts = []
-    for at in range(0, len(texts), EMBED_CHUNK):
-        parts.append(embedder.encode(texts[at : at + EMBED_CHUNK]))
-        if progress:
-            print(f"\rqa: embedded {min(at + EMBED_CHUNK, len(texts))}/{len(texts)} texts",
-                  end="", file=sys.stderr, flush=True)
-        time.sleep(0.001)  # let a waiting question take the model
-    if progress:
-        print(file=sys.stderr)
+    with tqdm(total=len(texts), desc="embedding", unit=" texts", disable=not progress, file=sys.stderr) as bar:
+        for at in range(0, len(texts), EMBED_CHUNK):
+            parts.append(embedder.encode(texts[at : at + EMBED_CHUNK]))
+            bar.update(len(parts[-1]))
+            time.sleep(0.001)  # let a question waiting for the model take it
     vectors = np.concatenate(parts)
     fresh: dict[str, np.ndarray] = {}
     at = 0
