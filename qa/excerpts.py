@@ -176,7 +176,7 @@ def _excerpt(
     start, end = int(s.start[first_row]), int(s.end[last_row])
     text = doc.text[start:end]
     b_start, b_end = int(s.start[best_row]) - start, int(s.end[best_row]) - start
-    h_start, h_end = answer_span(text[b_start:b_end], question)
+    h_start, h_end = answer_span(text[b_start:b_end], question, c.weights_by_term)
     return Excerpt(
         text=text,
         highlight=(b_start + h_start, b_start + h_end),

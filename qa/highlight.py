@@ -19,7 +19,7 @@ mislead, so each rule fires only on a clear signal:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from qa.lexical import STOPWORDS, query_terms, stem, words
 
@@ -79,10 +79,18 @@ def question_type(question: str) -> str | None:
     return None
 
 
-def answer_span(sentence: str, question: str) -> tuple[int, int]:
-    """``(start, end)`` inside ``sentence`` of the span to highlight."""
+def answer_span(sentence: str, question: str, weights: Mapping[str, float] | None = None) -> tuple[int, int]:
+    """``(start, end)`` inside ``sentence`` of the span to highlight.
+
+    ``weights`` gives each question term its weight (IDF): a rare word the sentence shares
+    with the question says more about where the answer sits than a common one.
+    """
     asked = set(query_terms(question))
-    anchors = [m.start() for m in _TOKEN.finditer(sentence) if stem(_plain(m.group())) in asked]
+    anchors: dict[int, float] = {}
+    for m in _TOKEN.finditer(sentence):
+        term = stem(_plain(m.group()))
+        if term in asked:
+            anchors[m.start()] = weights.get(term, 1.0) if weights else 1.0
     if asked and anchors:
         span = _typed_span(sentence, question, asked, anchors)
         if span is None and _ASKS_FOR_EXAMPLES.search(question):
@@ -96,7 +104,9 @@ def _plain(token: str) -> str:
     return words(token)[0] if words(token) else token.lower()
 
 
-def _typed_span(sentence: str, question: str, asked: set[str], anchors: list[int]) -> tuple[int, int] | None:
+def _typed_span(
+    sentence: str, question: str, asked: set[str], anchors: dict[int, float]
+) -> tuple[int, int] | None:
     kind = question_type(question)
     if kind is None or not anchors:
         return None
@@ -122,9 +132,10 @@ def _typed_span(sentence: str, question: str, asked: set[str], anchors: list[int
         return None
     phrases = list(_split(sentence, 0, len(sentence), _ANY_BREAK))
 
-    def closeness(span: tuple[int, int]) -> tuple[int, int]:
+    def closeness(span: tuple[int, int]) -> tuple[float, int]:
+        """Prefer the phrase sharing the most (weighted) question words, then the nearest."""
         phrase = next(((a, b) for a, b in phrases if a <= span[0] < b), (0, len(sentence)))
-        shared = sum(1 for a in anchors if phrase[0] <= a < phrase[1])
+        shared = sum(w for a, w in anchors.items() if phrase[0] <= a < phrase[1])
         return -shared, min(abs(span[0] - a) for a in anchors)
 
     return min(found, key=closeness)

@@ -49,6 +49,7 @@ class Candidates:
     sentence_bm25: np.ndarray
     presence: np.ndarray  # (candidates, question terms) bool
     term_weights: np.ndarray  # IDF of each question term
+    weights_by_term: dict[str, float]  # the same, keyed by term
     mentioned: np.ndarray
     leans_back: np.ndarray
 
@@ -138,6 +139,7 @@ class Retriever:
             sentence_bm25=(bm25 / (bm25 + BM25_HALF)).astype(np.float32),
             presence=presence.reshape(len(rows), len(qterms)),
             term_weights=np.array([self.idf(t) for t in qterms], dtype=np.float32),
+            weights_by_term={t: self.idf(t) for t in qterms},
             mentioned=np.isin(self.index.sentences.doc[rows], self._mentioned(question)),
             leans_back=self.leans_back[rows],
         )
@@ -188,4 +190,4 @@ def _descriptor_words(doc: Document) -> set[str]:
 def _empty() -> Candidates:
     z = np.zeros(0, dtype=np.float32)
     no = np.zeros(0, dtype=bool)
-    return Candidates(np.zeros(0, dtype=np.int64), z, z, z, np.zeros((0, 0), dtype=bool), z, no, no)
+    return Candidates(np.zeros(0, dtype=np.int64), z, z, z, np.zeros((0, 0), dtype=bool), z, {}, no, no)

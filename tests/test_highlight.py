@@ -58,3 +58,13 @@ def test_no_signal_highlights_the_whole_sentence() -> None:
 )
 def test_question_types(question: str, kind: str | None) -> None:
     assert question_type(question) == kind
+
+
+def test_rare_shared_words_locate_the_answer_better_than_common_ones() -> None:
+    sentence = ("Moscow assisted Iran in constructing its first nuclear power plant, operational since 2013, "
+                "and engaged in the 2015 nuclear deal alongside other world powers.")
+    question = "When did Moscow's first nuclear power plant in Iran become operational?"
+    assert hl(sentence, question) != "2013"  # unweighted: "nuclear" near 2015 counts as much
+    a, b = answer_span(sentence, question, {"oper": 3.0, "nuclear": 0.5, "moscow": 0.5, "first": 1.0,
+                                             "power": 1.0, "plant": 1.0, "iran": 0.1})
+    assert sentence[a:b] == "2013"
