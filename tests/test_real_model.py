@@ -119,3 +119,15 @@ def test_cli_ask_prints_a_readable_citation(real_index: Path) -> None:
     assert "Yanukovych" in out.stdout
     assert "The Role of the United States in the Future of Iran-Russia Relations" in out.stdout
     assert "002_bfbcccb078368d48.txt, characters" in out.stdout
+
+
+def test_any_local_model_directory_can_be_configured(tmp_path: Path) -> None:
+    from qa.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder, resolve_model_path
+    from qa.errors import ModelLoadError
+
+    directory = resolve_model_path(DEFAULT_MODEL)
+    local = SentenceTransformerEmbedder(str(directory))
+    assert local.name == str(directory.resolve())
+    assert local.encode(["a sentence"]).shape == (1, 384)
+    with pytest.raises(ModelLoadError, match="local sentence-transformers directory"):
+        SentenceTransformerEmbedder(str(tmp_path)).encode(["x"])
