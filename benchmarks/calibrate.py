@@ -25,7 +25,7 @@ import numpy as np
 
 from qa.embedding import SentenceTransformerEmbedder
 from qa.evaluation import is_hit, load_questions
-from qa.excerpts import FEATURES, WEIGHTS, ScoringWeights, windows
+from qa.excerpts import FEATURES, WEIGHTS, ScoringWeights, has_answer_type, windows
 from qa.records import Citation, Excerpt
 from qa.service import QAService
 
@@ -38,6 +38,7 @@ GRID = {
     "extra_sentences": (-0.02, -0.05, -0.08),
     "dangling_start": (0.0, -0.03, -0.06),
     "cut_continuation": (0.0, -0.03, -0.06),
+    "lacks_answer_type": (0.0, -0.05, -0.1, -0.2),
 }
 
 
@@ -50,7 +51,7 @@ def collect(service: QAService, items: list[dict]) -> list[tuple[dict, np.ndarra
     for item in items:
         vector = service.embedder.encode([item["question"]])[0]
         cands = snapshot.retriever.candidates(item["question"], vector)
-        win = windows(index, cands)
+        win = windows(index, cands, has_answer_type(index, cands, item["question"]))
         labels = np.zeros(len(win.first), dtype=bool)
         if item.get("answerable", True):
             for k, (first, size) in enumerate(zip(win.first, win.size)):

@@ -19,14 +19,14 @@ from dataclasses import astuple, dataclass
 
 import numpy as np
 
-from qa.highlight import answer_span
+from qa.highlight import answer_span, question_type, typed_entities
 from qa.records import Citation, Excerpt
 from qa.retrieval import Candidates
 from qa.store import StoredIndex
 
 FEATURES = (
     "sentence_cos", "passage_cos", "coverage", "sentence_bm25", "mentioned",
-    "extra_sentences", "dangling_start", "cut_continuation",
+    "extra_sentences", "dangling_start", "cut_continuation", "lacks_answer_type",
 )
 
 
@@ -42,6 +42,7 @@ class ScoringWeights:
     extra_sentences: float = -0.05
     dangling_start: float = -0.06  # the window opens with "This …", cut off from what it refers to
     cut_continuation: float = -0.06  # the sentence after the window goes on about it ("This …")
+    lacks_answer_type: float = -0.1  # "how many …?" but no number in the window (likewise names, years, dates)
     # score = 1 / (1 + exp(-slope * (relevance - midpoint)))
     slope: float = 26.5
     midpoint: float = 0.459
@@ -75,8 +76,12 @@ def calibrated(value: float, w: ScoringWeights = WEIGHTS) -> float:
     return 1.0 / (1.0 + math.exp(-w.slope * (value - w.midpoint)))
 
 
-def windows(index: StoredIndex, c: Candidates) -> Windows:
-    """Every window of one to three consecutive candidate sentences of one section."""
+def windows(index: StoredIndex, c: Candidates, typed: np.ndarray) -> Windows:
+    """Every window of one to three consecutive candidate sentences of one section.
+
+    ``typed`` tells, per candidate, whether it holds an answer of the type the question asks
+    for (see ``has_answer_type``).
+    """
     n = len(c)
     s = index.sentences
     rows = c.rows
@@ -95,6 +100,7 @@ def windows(index: StoredIndex, c: Candidates) -> Windows:
     ok = np.ones(n, dtype=bool)
     best_cos, best_pcos, best_bm25 = c.sentence_cos.copy(), c.passage_cos.copy(), c.sentence_bm25.copy()
     presence = c.presence.copy()
+    has_type = typed.copy()
     for size in range(1, MAX_SENTENCES + 1):
         m = n - size + 1
         if m <= 0:
@@ -107,6 +113,7 @@ def windows(index: StoredIndex, c: Candidates) -> Windows:
             best_pcos = np.maximum(best_pcos[:m], c.passage_cos[j : j + m])
             best_bm25 = np.maximum(best_bm25[:m], c.sentence_bm25[j : j + m])
             presence = presence[:m] | c.presence[j : j + m]
+            has_type = has_type[:m] | typed[j : j + m]
         idx = np.flatnonzero(ok[:m])
         if not len(idx):
             continue
@@ -122,6 +129,7 @@ def windows(index: StoredIndex, c: Candidates) -> Windows:
             np.full(len(idx), size - 1),
             c.leans_back[idx],
             cut[last],
+            ~has_type[idx],
         ]))
     if not firsts:
         return Windows(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES))))
@@ -132,13 +140,29 @@ def windows(index: StoredIndex, c: Candidates) -> Windows:
     )
 
 
+def has_answer_type(index: StoredIndex, c: Candidates, question: str) -> np.ndarray:
+    """Per candidate: whether it holds an answer of the type the question asks for (a name,
+    year, date or amount it does not already contain); all True when it asks for none."""
+    kind = question_type(question)
+    if kind is None:
+        return np.ones(len(c), dtype=bool)
+    s = index.sentences
+    asked = set(c.weights_by_term)
+    return np.array(
+        [bool(typed_entities(index.documents[int(s.doc[r])].text[int(s.start[r]) : int(s.end[r])], kind, asked))
+         for r in c.rows],
+        dtype=bool,
+    )
+
+
 def choose_excerpts(
     index: StoredIndex, candidates: Candidates, question: str, top_k: int, w: ScoringWeights = WEIGHTS
 ) -> list[Excerpt]:
     """The ``top_k`` best non-overlapping excerpts, best first."""
     if len(candidates) == 0:
         return []
-    win = windows(index, candidates)
+    typed = has_answer_type(index, candidates, question)
+    win = windows(index, candidates, typed)
     relevance = win.features @ w.vector()
     single = {int(f): float(r) for f, n, r in zip(win.first, win.size, relevance) if n == 1}
     s = index.sentences
@@ -153,7 +177,7 @@ def choose_excerpts(
         k = int(np.argmax(np.where(open_, ranking, -np.inf)))
         first, size = int(win.first[k]), int(win.size[k])
         members = range(first, first + size)
-        best = max(members, key=lambda m: single[m])
+        best = max(members, key=lambda m: (bool(typed[m]), single[m]))
         excerpt = _excerpt(index, candidates, members, best, float(relevance[k]), question, w)
         key = re.sub(r"\W+", " ", excerpt.text).strip().lower()
         open_[k] = False

@@ -56,6 +56,17 @@ _NUMBER = re.compile(
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:[-\s](?:[A-Z][a-z]+|al|bin|de|van|von))*\s[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
 _TITLES = {"President", "Minister", "Prime", "Dr", "Mr", "Mrs", "Ms", "Professor", "Leader", "Supreme", "General"}
 _MONTH_WORDS = set(re.findall(r"[A-Z][a-z]+", _MONTH))
+# Capitalised words that make a run of capitalised words a place, body or title, not a person.
+_NOT_PERSON = set(
+    """University Department Faculty Studies Relations International Council Organization
+    Organisation Union Republic Ministry Security Nations United States Economic Cooperation
+    Corridor Sea Gulf Ocean Asia Europe Africa America East West North South Central Middle
+    Islamic Revolution War Civil World Review Affairs Center Centre Institute Strategy
+    Strategic National Federation Soviet Peninsula Forces Agency Bank Fund Agreement Treaty
+    Policy Party Times York New Journal News Press Association Committee Commission Office
+    Government Administration Assembly Parliament Court Company Corporation Group Army Navy
+    Research Foreign Supreme Leader Associate Professor Candidate Political Futures""".split()
+)
 
 
 def question_type(question: str) -> str | None:
@@ -73,7 +84,7 @@ def question_type(question: str) -> str | None:
         return "year"
     if re.search(r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|number|amount)\b", q):
         return "number"
-    if re.search(r"^\s*who\b|\b(?:which|what) (?:[\w-]+ ){0,3}(?:president|minister|leader|author|"
+    if re.search(r"^\s*who\b|\b(?:which|what) (?:[\w'’-]+ ){0,3}(?:president|minister|leader|author|"
                  r"co-author|person|official|commander|scholar|analyst)s?\b", q):
         return "person"
     return None
@@ -104,12 +115,14 @@ def _plain(token: str) -> str:
     return words(token)[0] if words(token) else token.lower()
 
 
-def _typed_span(
-    sentence: str, question: str, asked: set[str], anchors: dict[int, float]
-) -> tuple[int, int] | None:
-    kind = question_type(question)
-    if kind is None or not anchors:
-        return None
+def typed_entities(sentence: str, kind: str, asked: set[str]) -> list[tuple[int, int]]:
+    """Spans of the names, years, dates or amounts (``kind``) in ``sentence`` that the
+    question (its terms ``asked``) does not already contain; asides in parentheses excluded.
+
+    >>> s = "Putin returned in 2012 (Smith, 2019), after 2008."
+    >>> [s[a:b] for a, b in typed_entities(s, "year", {"2008"})]
+    ['2012']
+    """
     pattern = {"date": _DATE, "year": _YEAR, "number": _NUMBER, "person": _NAME}[kind]
     found: list[tuple[int, int]] = []
     bracketed = [m.span() for m in re.finditer(r"\([^()]*\)", sentence)]
@@ -117,10 +130,11 @@ def _typed_span(
         start, end = match.span()
         if any(a <= start < b for a, b in bracketed):
             continue  # a reference or an aside, not the answer
-        text = match.group()
         if kind == "person":
             start, end = _strip_titles(sentence, start, end)
-            if {w for w in text.split()} & _MONTH_WORDS:
+            if " " not in sentence[start:end].strip():
+                continue  # a person is named with at least two words here
+            if set(re.findall(r"[A-Za-z]+", sentence[start:end])) & (_MONTH_WORDS | _NOT_PERSON):
                 continue
         if any(stem(w) in asked for w in words(sentence[start:end])):
             continue  # the question already says it
@@ -128,6 +142,16 @@ def _typed_span(
             continue  # a year is not an amount
         if end - start >= 1:
             found.append((start, end))
+    return found
+
+
+def _typed_span(
+    sentence: str, question: str, asked: set[str], anchors: dict[int, float]
+) -> tuple[int, int] | None:
+    kind = question_type(question)
+    if kind is None or not anchors:
+        return None
+    found = typed_entities(sentence, kind, asked)
     if not found:
         return None
     phrases = list(_split(sentence, 0, len(sentence), _ANY_BREAK))
@@ -142,10 +166,11 @@ def _typed_span(
 
 
 def _strip_titles(sentence: str, start: int, end: int) -> tuple[int, int]:
-    """Drop leading titles: "President Viktor Yanukovych" → "Viktor Yanukovych"."""
+    """Drop leading titles and function words: "President Viktor Yanukovych" → "Viktor
+    Yanukovych", "For Iran" → "Iran"."""
     while True:
         word = re.match(r"[A-Za-z]+", sentence[start:end])
-        if not word or word.group() not in _TITLES:
+        if not word or (word.group() not in _TITLES and word.group().lower() not in STOPWORDS):
             return start, end
         rest = sentence[start + word.end() : end]
         start += word.end() + (len(rest) - len(rest.lstrip()))

@@ -68,3 +68,12 @@ def test_rare_shared_words_locate_the_answer_better_than_common_ones() -> None:
     a, b = answer_span(sentence, question, {"oper": 3.0, "nuclear": 0.5, "moscow": 0.5, "first": 1.0,
                                              "power": 1.0, "plant": 1.0, "iran": 0.1})
     assert sentence[a:b] == "2013"
+
+
+def test_capitalised_places_and_sentence_openers_are_not_people() -> None:
+    sentence = "For Iran, the University of Tehran and the Persian Gulf matter more than before."
+    assert hl(sentence, "Who leads Iran?") == sentence  # no name in it: the whole sentence
+    from qa.highlight import typed_entities
+
+    assert typed_entities(sentence, "person", {"lead", "iran"}) == []
+    assert typed_entities("It was signed by Vladimir Putin in Moscow.", "person", set()) != []
