@@ -55,6 +55,7 @@ _NUMBER = re.compile(
 )
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:[-\s](?:[A-Z][a-z]+|al|bin|de|van|von))*\s[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
 _TITLES = {"President", "Minister", "Prime", "Dr", "Mr", "Mrs", "Ms", "Professor", "Leader", "Supreme", "General"}
+_BRACKETED = re.compile(r"\([^()]*\)")
 _MONTH_WORDS = set(re.findall(r"[A-Z][a-z]+", _MONTH))
 # Capitalised words that make a run of capitalised words a place, body or title, not a person.
 _NOT_PERSON = set(
@@ -112,7 +113,8 @@ def answer_span(sentence: str, question: str, weights: Mapping[str, float] | Non
 
 
 def _plain(token: str) -> str:
-    return words(token)[0] if words(token) else token.lower()
+    found = words(token)
+    return found[0] if found else token.lower()
 
 
 def typed_entities(sentence: str, kind: str, asked: set[str]) -> list[tuple[int, int]]:
@@ -125,7 +127,9 @@ def typed_entities(sentence: str, kind: str, asked: set[str]) -> list[tuple[int,
     """
     pattern = {"date": _DATE, "year": _YEAR, "number": _NUMBER, "person": _NAME}[kind]
     found: list[tuple[int, int]] = []
-    bracketed = [m.span() for m in re.finditer(r"\([^()]*\)", sentence)]
+    if not pattern.search(sentence):
+        return []
+    bracketed = [m.span() for m in _BRACKETED.finditer(sentence)]
     for match in pattern.finditer(sentence):
         start, end = match.span()
         if any(a <= start < b for a, b in bracketed):
