@@ -149,7 +149,7 @@ def has_answer_type(index: StoredIndex, c: Candidates, question: str) -> np.ndar
     if kind is None:
         return np.ones(len(c), dtype=bool)
     s = index.sentences
-    asked = set(c.weights_by_term)
+    asked = set(c.terms)
     return np.array(
         [bool(typed_entities(index.documents[int(s.doc[r])].text[int(s.start[r]) : int(s.end[r])], kind, asked))
          for r in c.rows],

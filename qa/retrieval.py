@@ -48,13 +48,18 @@ class Candidates:
     passage_cos: np.ndarray
     sentence_bm25: np.ndarray
     presence: np.ndarray  # (candidates, question terms) bool
-    term_weights: np.ndarray  # IDF of each question term
-    weights_by_term: dict[str, float]  # the same, keyed by term
+    terms: tuple[str, ...]  # the question's content terms, the columns of ``presence``
+    term_weights: np.ndarray  # IDF of each of them
     mentioned: np.ndarray
     leans_back: np.ndarray
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @property
+    def weights_by_term(self) -> dict[str, float]:
+        """IDF of each question term, keyed by term."""
+        return {t: float(w) for t, w in zip(self.terms, self.term_weights)}
 
     def coverage(self, presence: np.ndarray) -> np.ndarray:
         """IDF-weighted share of the question's terms present, per row of ``presence``."""
@@ -92,7 +97,7 @@ class Retriever:
         if texts:
             self.sentence_bm25.index([sorted(t) or [""] for t in self.sentence_terms], show_progress=False)
         self.descriptors = [_descriptor_words(doc) for doc in docs]
-        self._surnames = {words(a)[-1] for doc in docs for a in doc.meta.authors if words(a)}
+        self._surnames = {name for doc in docs for name in _surnames(doc)}
         self.holders = _holders(index)
 
     def idf(self, term: str) -> float:
@@ -138,8 +143,8 @@ class Retriever:
             passage_cos=passage_cos.astype(np.float32),
             sentence_bm25=(bm25 / (bm25 + BM25_HALF)).astype(np.float32),
             presence=presence.reshape(len(rows), len(qterms)),
+            terms=tuple(qterms),
             term_weights=np.array([self.idf(t) for t in qterms], dtype=np.float32),
-            weights_by_term={t: self.idf(t) for t in qterms},
             mentioned=np.isin(self.index.sentences.doc[rows], self._mentioned(question)),
             leans_back=self.leans_back[rows],
         )
@@ -183,11 +188,15 @@ def _descriptor_words(doc: Document) -> set[str]:
     """
     meta = doc.meta
     found = {w for w in words(meta.kind or "") if w not in STOPWORDS}
-    found |= {words(author)[-1] for author in meta.authors if words(author)}
-    return found
+    return found | _surnames(doc)
+
+
+def _surnames(doc: Document) -> set[str]:
+    """The last word of each author's name, lower-cased: ``{"karami", …}``."""
+    return {names[-1] for names in (words(author) for author in doc.meta.authors) if names}
 
 
 def _empty() -> Candidates:
     z = np.zeros(0, dtype=np.float32)
     no = np.zeros(0, dtype=bool)
-    return Candidates(np.zeros(0, dtype=np.int64), z, z, z, np.zeros((0, 0), dtype=bool), z, {}, no, no)
+    return Candidates(np.zeros(0, dtype=np.int64), z, z, z, np.zeros((0, 0), dtype=bool), (), z, no, no)
