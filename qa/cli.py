@@ -180,7 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         check_compatible(read_manifest(current_build(settings.index_dir)), embedder.name, settings.index_dir)
     except (IndexMissingError, IndexMismatchError, IndexCorruptError) as exc:
-        why = f"no index in {settings.index_dir} yet" if isinstance(exc, IndexMissingError) else str(exc).split(";")[0]
+        why = f"no index in {settings.index_dir} yet" if isinstance(exc, IndexMissingError) else exc.problem()
         print(f"qa: {why}; building it from {settings.corpus_dir} …", file=sys.stderr)
         report = build_index(settings.corpus_dir, settings.index_dir, embedder, progress=sys.stderr.isatty())
         print(report.summary(), file=sys.stderr)

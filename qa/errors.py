@@ -4,7 +4,11 @@ from __future__ import annotations
 
 
 class QAError(Exception):
-    """Base class: the message says what went wrong and what to do."""
+    """Base class: the message says what went wrong and, after "; ", what to do."""
+
+    def problem(self) -> str:
+        """What went wrong, without the advice: the message up to its first "; "."""
+        return str(self).split(";")[0]
 
 
 class IndexMissingError(QAError):

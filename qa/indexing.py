@@ -149,7 +149,7 @@ def _previous_build(
     except IndexMissingError:
         return None, None
     except (IndexMismatchError, IndexCorruptError) as exc:
-        return None, str(exc).split(";")[0]
+        return None, exc.problem()
     if previous.manifest.chunking != params.as_dict():
         return None, "chunking parameters changed"
     return previous, None
