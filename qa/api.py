@@ -171,9 +171,11 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     """Build the FastAPI app; the index loads when the app starts."""
     settings = settings or Settings()
     if service is None:
-        from qa.embedding import SentenceTransformerEmbedder
+        from qa.embedding import make_embedder
+        from qa.scoring import load_model
 
-        service = QAService(settings.index_dir, SentenceTransformerEmbedder(settings.model))
+        service = QAService(settings.index_dir, make_embedder(settings.model, settings.backend),
+                            load_model(settings.scoring_model))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -6,10 +6,17 @@ Provenance is recorded here, once: everything later quotes ``document.text[start
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import asdict, dataclass
 
-from qa.records import Chunked, Document, Passage, Sentence
-from qa.segmentation import split_blocks, split_lines, split_sentences
+from qa.records import BODY, FRONT, FURNITURE, Chunked, Document, Passage, Sentence
+from qa.segmentation import Block, split_blocks, split_lines, split_sentences
+
+# A line that ends a sentence; a line without such an ending that stands alone labels.
+_ENDS_SENTENCE = re.compile(r"[.!?:;…][\"'”’)\]*]*$")
+_LIST_ITEM = re.compile(r"^(?:[-*•▪◦]|\(?\d{1,2}[.)-]|\(?[a-z][.)])\s")
+MAX_FURNITURE_WORDS = 15
+MAX_FRONT_BLOCKS = 40  # front matter, if any, ends within this many paragraphs
 
 
 @dataclass(frozen=True)
@@ -47,9 +54,15 @@ def chunk_document(document: Document, params: ChunkingParams) -> Chunked:
     headings = [(line.start, line.heading.title) for line in lines if line.heading]
     heading_starts = [start for start, _ in headings]
 
+    blocks = split_blocks(text, lines)
+    spans = [split_sentences(text, block) for block in blocks]
     sentences = []
-    for block in split_blocks(text, lines):
-        for start, end in split_sentences(text, block):
+    for role, block_spans in zip(block_roles(text, blocks, spans), spans):
+        for start, end in block_spans:
+            if role == BODY and is_title_case(text[start:end]):
+                role_here = FURNITURE
+            else:
+                role_here = role
             at = bisect.bisect_right(heading_starts, start) - 1
             sentences.append(
                 Sentence(
@@ -58,9 +71,56 @@ def chunk_document(document: Document, params: ChunkingParams) -> Chunked:
                     end=end,
                     section=headings[at][1] if at >= 0 else None,
                     page=page_at(document.page_starts, start),
+                    role=role_here,
                 )
             )
     return Chunked(document, tuple(sentences), tuple(group_passages(sentences, params)))
+
+
+def block_roles(text: str, blocks: list[Block], spans: list[list[tuple[int, int]]]) -> list[int]:
+    r"""The layout role of each paragraph: body text, furniture, or front matter.
+
+    Furniture is a paragraph of one short line that does not end a sentence: a title, a
+    heading the heading rules missed, a dateline, a caption. Front matter is the furniture
+    before the first paragraph that says something (title block, bylines, dates, journal
+    details), when that paragraph comes early.
+
+    >>> text = "Peru\n\nPeru is a country. Its capital is Lima."
+    >>> blocks = [Block(0, 4), Block(6, len(text))]
+    >>> block_roles(text, blocks, [[(0, 4)], [(6, 24), (25, len(text))]]) == [FRONT, BODY]
+    True
+    """
+    roles = [FURNITURE if len(s) == 1 and _is_furniture(text[b.start : b.end]) else BODY
+             for b, s in zip(blocks, spans)]
+    first_prose = next((i for i, role in enumerate(roles) if role == BODY), None)
+    if first_prose is not None and first_prose <= MAX_FRONT_BLOCKS:
+        roles[:first_prose] = [FRONT] * first_prose
+    return roles
+
+
+_MINOR_WORDS = frozenset("a an and as at by for from in into of on or the to with vs via its their his her".split())
+
+
+def is_title_case(sentence: str) -> bool:
+    """Whether a sentence reads as a title: four or more words besides minor ones, nearly all
+    capitalised ("The Evolution of Russian Foreign Policy and Its Effect on Cooperation").
+
+    >>> is_title_case("The Evolution of Russian Foreign Policy and Its Effect on Cooperation with Iran.")
+    True
+    >>> is_title_case("Lima is the capital of Peru.")
+    False
+    """
+    found = [w for w in re.findall(r"[A-Za-z][\w'’-]*", sentence) if w.lower() not in _MINOR_WORDS]
+    if len(found) < 4 or len(found) > MAX_FURNITURE_WORDS:
+        return False
+    return sum(w[0].isupper() for w in found) >= 0.8 * len(found)
+
+
+def _is_furniture(block: str) -> bool:
+    if "\n" in block or _ENDS_SENTENCE.search(block) or _LIST_ITEM.match(block):
+        return False
+    return len(block.split()) <= MAX_FURNITURE_WORDS
+
 
 
 def page_at(page_starts: tuple[int, ...], offset: int) -> int | None:

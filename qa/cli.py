@@ -7,9 +7,11 @@ Errors print one line and exit non-zero: 1 for a domain error, 2 for bad usage.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +85,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(run=cmd_serve)
 
-    p = sub.add_parser("eval", parents=[common], help="score a question set in-process",
-                       description="The metrics of shared/eval/score.py, computed without a server.")
-    p.add_argument("questions", type=Path, help="JSONL question set")
+    p = sub.add_parser(
+        "eval", parents=[common], help="score question sets in-process, or fit the scoring model",
+        description="The metrics of shared/eval/score.py, computed without a server. With --fit, fit the "
+                    "scoring model on the question sets with k-fold cross-validation and write it.",
+        epilog="examples:\n  qa eval questions.jsonl --report report/\n"
+               "  qa eval --fit dev.jsonl dev2.jsonl        # writes qa/data/scoring.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("questions", type=Path, nargs="+", help="JSONL question sets")
     p.add_argument("-k", "--top-k", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
     p.add_argument("--show-misses", action="store_true")
+    p.add_argument("--report", type=Path, metavar="DIR",
+                   help="write a reliability diagram, a per-type table and the metrics into DIR")
+    p.add_argument("--fit", action="store_true",
+                   help="fit the scoring model (ranker, confidence, no-answer line) with cross-validation")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds for --fit (default 5)")
+    p.add_argument("--out", type=Path, help="where --fit writes the model (default: the packaged model file)")
     p.set_defaults(run=cmd_eval)
     return parser
 
@@ -105,9 +119,13 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _embedder(settings: Any) -> Any:
-    from qa.embedding import SentenceTransformerEmbedder
+    import os
 
-    return SentenceTransformerEmbedder(settings.model)
+    from qa.embedding import make_embedder
+
+    if settings.cache_dir:
+        os.environ["QA_CACHE_DIR"] = str(settings.cache_dir)
+    return make_embedder(settings.model, settings.backend)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -134,10 +152,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _service(settings: Any) -> Any:
+def _service(settings: Any, model: Any = None) -> Any:
+    from qa.scoring import load_model
     from qa.service import QAService
 
-    service = QAService(settings.index_dir, _embedder(settings))
+    service = QAService(settings.index_dir, _embedder(settings), model or load_model(settings.scoring_model))
     service.load()
     return service
 
@@ -184,9 +203,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"qa: {why}; building it from {settings.corpus_dir} …", file=sys.stderr)
         report = build_index(settings.corpus_dir, settings.index_dir, embedder, progress=sys.stderr.isatty())
         print(report.summary(), file=sys.stderr)
+    from qa.scoring import load_model
     from qa.service import QAService
 
-    app = create_app(settings, QAService(settings.index_dir, embedder))
+    app = create_app(settings, QAService(settings.index_dir, embedder, load_model(settings.scoring_model)))
     print(f"qa: chat page on http://{args.host}:{args.port}/  (API docs at /docs)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
@@ -195,8 +215,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from qa.evaluation import evaluate, load_questions
 
-    service = _service(_settings(args))
-    metrics, misses = evaluate(service, load_questions(args.questions), top_k=args.top_k)
+    settings = _settings(args)
+    items = [item for path in args.questions for item in load_questions(path)]
+    if args.fit:
+        return _fit(args, settings, items)
+    service = _service(settings)
+    metrics, misses, answers = evaluate(service, items, top_k=args.top_k)
+    _print_metrics(args, metrics, misses)
+    if args.report:
+        from qa.report import write_report
+
+        title = " + ".join(p.name for p in args.questions)
+        for path in write_report(args.report, items, answers, metrics, title):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _print_metrics(args: argparse.Namespace, metrics: dict[str, Any], misses: list[tuple[str, str]]) -> None:
     if args.show_misses:
         for qid, why in misses:
             print(f"miss {qid}: {why}", file=sys.stderr)
@@ -205,7 +240,54 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         for key, value in metrics.items():
             print(f"{key:22} {value}")
+
+
+def _fit(args: argparse.Namespace, settings: Any, items: list[dict[str, Any]]) -> int:
+    import hashlib
+    import time
+
+    from qa import fitting
+    from qa.scoring import DEFAULT_MODEL_FILE
+
+    service = _service(settings, fitting.bootstrap_model())
+    with _progress(len(items), "reading questions") as tick:
+        samples = fitting.collect(service, items, progress=tick)
+    cv = fitting.cross_validate(samples, k=args.folds)
+    info = {
+        "fitted_on": [{"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in args.questions],
+        "questions": len(items),
+        "cross_validation": {"folds": args.folds, "pooled": cv["pooled"], "per_fold": cv["folds"]},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    model = fitting.fit(samples, info)
+    fitted = fitting.measure(samples, model)
+    info["on_fitted_questions"] = {m: fitted[m] for m in fitting.METRICS}
+    out = args.out or DEFAULT_MODEL_FILE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(model.to_json(), encoding="utf-8")
+    print(f"{'metric':22} {'cross-validated':>16} {'(mean ± sd over folds)':>24} {'on fitted questions':>20}")
+    for m in fitting.METRICS:
+        spread = cv["folds"].get(m, {})
+        band = f"{spread.get('mean', '')} ± {spread.get('sd', '')}" if spread else ""
+        print(f"{m:22} {str(cv['pooled'][m]):>16} {band:>24} {str(fitted[m]):>20}")
+    print(f"wrote {out}", file=sys.stderr)
+    if args.report:
+        from qa.report import write_report
+
+        held_out = [a for _, a in cv["answers"]]
+        title = " + ".join(p.name for p in args.questions) + f" ({args.folds}-fold held-out)"
+        for path in write_report(args.report, [s.item for s in samples], held_out, cv["pooled"], title):
+            print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A tqdm bar on a terminal; a no-op elsewhere."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=label, disable=not sys.stderr.isatty(), file=sys.stderr) as bar:
+        yield lambda n: bar.update(n - bar.n)
 
 
 if __name__ == "__main__":

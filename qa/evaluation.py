@@ -10,11 +10,12 @@ import json
 import re
 import statistics
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
-from qa.records import Excerpt
+from qa.records import Answer, Excerpt
 from qa.service import QAService
 
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
@@ -90,8 +91,17 @@ def is_hit(excerpt: Excerpt, item: dict[str, Any]) -> bool:
 
 def evaluate(
     service: QAService, items: list[dict[str, Any]], top_k: int = 5
+) -> tuple[dict[str, Any], list[tuple[str, str]], list[Answer]]:
+    """Score ``items`` against ``service``; returns the metrics, the misses and the answers."""
+    answers = [service.ask(item["question"], top_k) for item in items]
+    metrics, misses = score_answers(items, answers, lambda doc: service.document(doc).text, top_k)
+    return metrics, misses, answers
+
+
+def score_answers(
+    items: list[dict[str, Any]], answers: list[Answer], document_text: Callable[[str], str], top_k: int = 5
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Score ``items`` against ``service``; returns the metrics and the misses."""
+    """The scorer's metrics for ``answers[i]`` given to ``items[i]``, and the misses."""
     hits1 = recall5 = false_no = answerable = unanswerable = declined = 0
     verbatim_ok = verbatim_total = 0
     rr: list[float] = []
@@ -99,15 +109,13 @@ def evaluate(
     chars: list[int] = []
     took: list[float] = []
     misses: list[tuple[str, str]] = []
-    for item in items:
-        answer = service.ask(item["question"], top_k)
+    for item, answer in zip(items, answers):
         took.append(answer.took_ms)
         excerpts = answer.excerpts[:top_k]
         said_no = answer.no_answer or not excerpts
         for e in excerpts:
             verbatim_total += 1
-            text = service.document(e.source.document).text
-            verbatim_ok += text[e.source.start : e.source.end] == e.text
+            verbatim_ok += document_text(e.source.document)[e.source.start : e.source.end] == e.text
         if item.get("answerable", True) is False:
             unanswerable += 1
             declined += said_no
@@ -120,8 +128,7 @@ def evaluate(
         if excerpts:
             top = excerpts[0]
             chars.append(len(top.text))
-            span = top.text[top.highlight[0] : top.highlight[1]]
-            f1s.append(max(f1(span, a) for a in gold_answers(item)))
+            f1s.append(span_f1(top, item))
         else:
             f1s.append(0.0)
         if ranks and ranks[0] == 0 and not said_no:
@@ -153,3 +160,9 @@ def evaluate(
         "took_ms_p95": pct(took, 0.95),
     }
     return metrics, misses
+
+
+def span_f1(excerpt: Excerpt, item: dict[str, Any]) -> float:
+    """Word F1 between an excerpt's highlighted span and the item's best gold answer."""
+    span = excerpt.text[excerpt.highlight[0] : excerpt.highlight[1]]
+    return max(f1(span, a) for a in gold_answers(item))

@@ -1,63 +1,53 @@
 """Candidates → excerpts: the best one to three consecutive sentences, quoted verbatim.
 
-Every run of one to three consecutive candidate sentences of one section is a window. No
-reading-comprehension model ships offline, so a window's relevance is a weighted sum of
-its features (the weights were fitted on the development questions with
-``benchmarks/calibrate.py``), and a logistic curve over it gives the ``score``: roughly
-the chance that the excerpt answers the question. Each extra sentence costs a little, so
-a neighbour joins only when it adds what the question asks about (the sentence before an
-answer that says "This could…", the list that follows "as follows:").
-
-The best windows are taken greedily; excerpts never overlap and never repeat a text.
+Every run of one to three consecutive candidate sentences of one section is a window,
+described by the features in ``FEATURES`` (``windows``). A fitted model (``qa.scoring``)
+turns them into a relevance; the best windows that do not overlap become excerpts
+(``select``), each with its highlight (``qa.highlight``). The features mean the same on
+any collection: cosines, BM25 and fusion scores relative to the best candidate, shares of
+the question's terms, whether an answer of the asked kind is there, layout.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
-from qa.highlight import answer_span, question_type, typed_entities
-from qa.records import Citation, Excerpt
+from qa.highlight import answer_span, clause_weight, typed_spans
+from qa.questions import Question
+from qa.records import BODY, Citation, Excerpt
 from qa.retrieval import Candidates
 from qa.store import StoredIndex
 
 FEATURES = (
-    "sentence_cos", "passage_cos", "coverage", "sentence_bm25", "mentioned",
-    "extra_sentences", "dangling_start", "cut_continuation", "lacks_answer_type",
+    "sentence_cos",  # best sentence of the window
+    "passage_cos",  # best passage holding one of its sentences
+    "window_cos",  # the window's sentences' mean vector
+    "sentence_bm25",
+    "passage_bm25",
+    "fused",  # reciprocal-rank fusion of the passage rankings
+    "coverage",  # IDF-weighted share of the question's terms in the window
+    "soft_coverage",  # … counting each term as the cosine of its nearest word
+    "context_gain",  # … more when its section heading and document title count
+    "has_kind",  # the question asks for a person, date, number … and the window has one
+    "lacks_kind",  # … and the window has none
+    "extra_sentences",
+    "dangling_start",  # opens with "This …", cut off from what it refers to
+    "cut_continuation",  # the next sentence goes on about it ("This …")
+    "mentioned",  # the question names this source ("according to the blog")
+    "front_matter",  # title block, byline, dateline: only for questions about a document
+    "fragment",  # a sentence of fewer than 5 words
+    "log_chars",
+    "kind_clause",  # share of the question's terms in the clause holding the asked-for answer
 )
-
-
-@dataclass(frozen=True)
-class ScoringWeights:
-    """Relevance = weights · window features; score = logistic(relevance)."""
-
-    sentence_cos: float = 0.3  # best sentence of the window
-    passage_cos: float = 0.2
-    coverage: float = 0.25  # of the question's terms, over the whole window
-    sentence_bm25: float = 0.2
-    mentioned: float = 0.04
-    extra_sentences: float = -0.05
-    dangling_start: float = -0.06  # the window opens with "This …", cut off from what it refers to
-    cut_continuation: float = -0.06  # the sentence after the window goes on about it ("This …")
-    # "How many …?" but no number in the window (likewise names, years, dates). It barely moves
-    # the ranking; its weight was set for the no-answer decision (dev: 8 -> 10 of 12 declined).
-    lacks_answer_type: float = -0.1
-    # score = 1 / (1 + exp(-slope * (relevance - midpoint)))
-    slope: float = 26.5
-    midpoint: float = 0.459
-
-    def vector(self) -> np.ndarray:
-        """The feature weights in ``FEATURES`` order."""
-        return np.array(astuple(self)[: len(FEATURES)], dtype=np.float32)
-
-
-WEIGHTS = ScoringWeights()
 MAX_SENTENCES = 3
-SAME_SECTION_PENALTY = 0.03  # per excerpt already taken from a section
+SAME_SECTION_PENALTY = 0.03  # relevance lost per excerpt already taken from a section
 MAX_EXCERPT_CHARS = 600  # a window longer than this is not considered (single sentences always are)
+FRAGMENT_WORDS = 5
+_DIGITS = re.compile(r"\d")
 
 
 @dataclass(frozen=True)
@@ -67,24 +57,67 @@ class Windows:
     first: np.ndarray
     size: np.ndarray
     features: np.ndarray  # (windows, len(FEATURES))
+    typed: np.ndarray  # per candidate: holds an answer of the asked kind
 
 
-def calibrated(value: float, w: ScoringWeights = WEIGHTS) -> float:
-    """Map a relevance value onto 0..1.
+def sentence_entities(index: StoredIndex, row: int) -> list[tuple[int, int, str]]:
+    """The entities of one sentence row, as offsets into the sentence."""
+    from qa.entities import LABELS
 
-    >>> calibrated(WEIGHTS.midpoint)
-    0.5
-    """
-    return 1.0 / (1.0 + math.exp(-w.slope * (value - w.midpoint)))
+    e = index.entities
+    start = int(index.sentences.start[row])
+    return [(int(e.start[k]) - start, int(e.end[k]) - start, LABELS[int(e.label[k])]) for k in e.of(row)]
 
 
-def windows(index: StoredIndex, c: Candidates, typed: np.ndarray) -> Windows:
-    """Every window of one to three consecutive candidate sentences of one section.
+def sentence_text(index: StoredIndex, row: int) -> str:
+    """The text of one sentence row."""
+    s = index.sentences
+    return index.documents[int(s.doc[row])].text[int(s.start[row]) : int(s.end[row])]
 
-    ``typed`` tells, per candidate, whether it holds an answer of the type the question asks
-    for (see ``has_answer_type``).
-    """
+
+def typed_candidates(index: StoredIndex, c: Candidates, question: Question) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate: whether it holds an answer of the kind the question asks for, and the
+    IDF-weighted share of the question's terms in the best clause holding one (an answer
+    next to what the question asks about, not merely somewhere in the sentence)."""
+    typed = np.zeros(len(c), dtype=bool)
+    clause = np.zeros(len(c), dtype=np.float32)
+    if not question.labels:
+        return typed, clause
+    weights = dict(zip(question.terms, c.term_weights.tolist()))
+    for alias_group, (t, w) in zip(question.aliases, list(weights.items())):
+        for a in alias_group:
+            weights.setdefault(a, w * 0.5)
+    total = float(c.term_weights.sum()) or 1.0
+    from qa.entities import LABEL_CODES
+
+    codes = np.array([LABEL_CODES[label] for label in question.labels], dtype=np.int8)
+    e = index.entities
+    labelled = np.isin(e.label, codes)
+    counts = np.concatenate([[0], np.cumsum(labelled)])
+    with_label = counts[e.ptr[c.rows + 1]] - counts[e.ptr[c.rows]] > 0
+    dated = question.kind in ("date", "year", "duration")
+    for i, r in enumerate(c.rows):
+        if not with_label[i] and not dated:
+            continue
+        text = sentence_text(index, int(r))
+        if not with_label[i] and not _DIGITS.search(text):
+            continue
+        spans = typed_spans(text, question, sentence_entities(index, int(r)))
+        if spans:
+            typed[i] = True
+            clause[i] = max(clause_weight(text, a, weights) for a, _ in spans) / total
+    return typed, clause
+
+
+def windows(index: StoredIndex, c: Candidates, question: Question, vectors: np.ndarray,
+            query_vector: np.ndarray) -> Windows:
+    """Every window of one to three consecutive candidate sentences of one section, with its
+    features; ``vectors`` are the index's sentence vectors."""
     n = len(c)
+    typed, kind_clause = typed_candidates(index, c, question)
+    if n == 0:
+        return Windows(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                       np.zeros((0, len(FEATURES)), dtype=np.float32), typed)
     s = index.sentences
     rows = c.rows
     docs = s.doc[rows]
@@ -97,12 +130,18 @@ def windows(index: StoredIndex, c: Candidates, typed: np.ndarray) -> Windows:
         link[:-1] &= np.array([a == b for a, b in zip(sections[:-1], sections[1:])], dtype=bool)
     cut = np.zeros(n, dtype=bool)
     cut[:-1] = link[:-1] & c.leans_back[1:]
+    word_counts = np.array([len(sentence_text(index, int(r)).split()) for r in rows]) if n else np.zeros(0)
+    member_vectors = vectors[rows]
+    asks_kind = bool(question.labels)
+    context = np.maximum(c.presence, c.context.astype(np.float32))
 
     firsts, sizes, feats = [], [], []
     ok = np.ones(n, dtype=bool)
-    best_cos, best_pcos, best_bm25 = c.sentence_cos.copy(), c.passage_cos.copy(), c.sentence_bm25.copy()
-    presence = c.presence.copy()
-    has_type = typed.copy()
+    best = {name: getattr(c, name).copy() for name in ("sentence_cos", "passage_cos", "sentence_bm25",
+                                                       "passage_bm25", "fused")}
+    presence, around, soft = c.presence.copy(), context.copy(), c.soft.copy()
+    has_type, vector_sum, clause = typed.copy(), member_vectors.copy(), kind_clause.copy()
+    shortest, front = word_counts.copy(), c.role != BODY
     for size in range(1, MAX_SENTENCES + 1):
         m = n - size + 1
         if m <= 0:
@@ -111,102 +150,121 @@ def windows(index: StoredIndex, c: Candidates, typed: np.ndarray) -> Windows:
             j = size - 1
             ok = ok[:m] & link[j - 1 : j - 1 + m]
             ok &= (ends[j : j + m] - starts[:m]) <= MAX_EXCERPT_CHARS
-            best_cos = np.maximum(best_cos[:m], c.sentence_cos[j : j + m])
-            best_pcos = np.maximum(best_pcos[:m], c.passage_cos[j : j + m])
-            best_bm25 = np.maximum(best_bm25[:m], c.sentence_bm25[j : j + m])
-            presence = presence[:m] | c.presence[j : j + m]
+            for name, values in best.items():
+                best[name] = np.maximum(values[:m], getattr(c, name)[j : j + m])
+            presence = np.maximum(presence[:m], c.presence[j : j + m])
+            soft = np.maximum(soft[:m], c.soft[j : j + m])
+            around = np.maximum(around[:m], context[j : j + m])
             has_type = has_type[:m] | typed[j : j + m]
+            clause = np.maximum(clause[:m], kind_clause[j : j + m])
+            vector_sum = vector_sum[:m] + member_vectors[j : j + m]
+            shortest = np.minimum(shortest[:m], word_counts[j : j + m])
+            front = front[:m] | (c.role[j : j + m] != BODY)
         idx = np.flatnonzero(ok[:m])
         if not len(idx):
             continue
         last = idx + size - 1
+        norms = np.linalg.norm(vector_sum[idx], axis=1)
+        coverage = c.coverage(presence[idx])
+        chars = (ends[last] - starts[idx]).astype(np.float32)
         firsts.append(idx)
         sizes.append(np.full(len(idx), size))
         feats.append(np.column_stack([
-            best_cos[idx],
-            best_pcos[idx],
-            c.coverage(presence[idx]),
-            best_bm25[idx],
-            c.mentioned[idx],
+            best["sentence_cos"][idx],
+            best["passage_cos"][idx],
+            (vector_sum[idx] @ query_vector) / np.maximum(norms, 1e-6),
+            best["sentence_bm25"][idx],
+            best["passage_bm25"][idx],
+            best["fused"][idx],
+            coverage,
+            c.coverage(np.maximum(soft[idx], 0.0)),
+            c.coverage(around[idx]) - coverage,
+            asks_kind & has_type[idx],
+            asks_kind & ~has_type[idx],
             np.full(len(idx), size - 1),
             c.leans_back[idx],
             cut[last],
-            ~has_type[idx],
+            c.mentioned[idx],
+            front[idx],
+            shortest[idx] < FRAGMENT_WORDS,
+            np.log1p(chars),
+            clause[idx],
         ]))
     if not firsts:
-        return Windows(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES))))
+        return Windows(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                       np.zeros((0, len(FEATURES)), dtype=np.float32), typed)
     return Windows(
         np.concatenate(firsts).astype(np.int64),
         np.concatenate(sizes).astype(np.int64),
         np.concatenate(feats).astype(np.float32),
+        typed,
     )
 
 
-def has_answer_type(index: StoredIndex, c: Candidates, question: str) -> np.ndarray:
-    """Per candidate: whether it holds an answer of the type the question asks for (a name,
-    year, date or amount it does not already contain); all True when it asks for none."""
-    kind = question_type(question)
-    if kind is None:
-        return np.ones(len(c), dtype=bool)
-    s = index.sentences
-    asked = set(c.terms)
-    return np.array(
-        [bool(typed_entities(index.documents[int(s.doc[r])].text[int(s.start[r]) : int(s.end[r])], kind, asked))
-         for r in c.rows],
-        dtype=bool,
-    )
+@dataclass(frozen=True)
+class Pick:
+    """A chosen window: its position in ``Windows`` and its relevance."""
+
+    window: int
+    relevance: float
 
 
-def choose_excerpts(
-    index: StoredIndex, candidates: Candidates, question: str, top_k: int, w: ScoringWeights = WEIGHTS
-) -> list[Excerpt]:
-    """The ``top_k`` best non-overlapping excerpts, best first."""
-    if len(candidates) == 0:
+def select(index: StoredIndex, c: Candidates, win: Windows, relevance: np.ndarray, top_k: int) -> list[Pick]:
+    """The ``top_k`` best windows that do not overlap or repeat a text, best first.
+
+    Later picks prefer sections not quoted yet, so that several excerpts cover more ground.
+    """
+    if not len(relevance):
         return []
-    typed = has_answer_type(index, candidates, question)
-    win = windows(index, candidates, typed)
-    relevance = win.features @ w.vector()
-    single = {int(f): float(r) for f, n, r in zip(win.first, win.size, relevance) if n == 1}
     s = index.sentences
-    first_rows = candidates.rows[win.first]
+    first_rows = c.rows[win.first]
     sections = np.array([hash((int(s.doc[r]), s.section[r])) for r in first_rows])
-    # Later picks prefer sections not quoted yet, so that five excerpts cover more ground.
-    ranking = relevance.copy()
+    ranking = relevance.astype(np.float64).copy()
     open_ = np.ones(len(relevance), dtype=bool)
     seen_texts: set[str] = set()
-    excerpts: list[Excerpt] = []
-    while len(excerpts) < top_k and open_.any():
+    picks: list[Pick] = []
+    while len(picks) < top_k and open_.any():
         k = int(np.argmax(np.where(open_, ranking, -np.inf)))
         first, size = int(win.first[k]), int(win.size[k])
-        members = range(first, first + size)
-        best = max(members, key=lambda m: (bool(typed[m]), single[m]))
-        excerpt = _excerpt(index, candidates, members, best, float(relevance[k]), question, w)
-        key = re.sub(r"\W+", " ", excerpt.text).strip().lower()
         open_[k] = False
+        a, b = int(c.rows[first]), int(c.rows[first + size - 1])
+        text = index.documents[int(s.doc[a])].text[int(s.start[a]) : int(s.end[b])]
+        key = re.sub(r"\W+", " ", text).strip().lower()
         if key in seen_texts:
             continue
         seen_texts.add(key)
-        excerpts.append(excerpt)
-        overlapping = (win.first <= members[-1]) & (win.first + win.size - 1 >= first)
+        picks.append(Pick(k, float(relevance[k])))
+        overlapping = (win.first <= first + size - 1) & (win.first + win.size - 1 >= first)
         open_ &= ~overlapping
         ranking[sections == sections[k]] -= SAME_SECTION_PENALTY
-    return excerpts
+    return picks
 
 
-def _excerpt(
-    index: StoredIndex, c: Candidates, members: range, best: int, rel: float, question: str, w: ScoringWeights
+def excerpt(
+    index: StoredIndex, c: Candidates, win: Windows, pick: Pick, question: Question, score: float,
+    single: dict[int, float] | None = None,
 ) -> Excerpt:
+    """The excerpt of a picked window, with its highlight on its best sentence.
+
+    The best sentence is one holding an answer of the asked kind, else the one with the
+    highest relevance on its own (``single``: candidate position → relevance).
+    """
     s = index.sentences
-    first_row, last_row, best_row = int(c.rows[members[0]]), int(c.rows[members[-1]]), int(c.rows[best])
+    first, size = int(win.first[pick.window]), int(win.size[pick.window])
+    members = range(first, first + size)
+    single = single or {}
+    best = max(members, key=lambda m: (bool(win.typed[m]), single.get(m, 0.0), -m))
+    first_row, last_row, best_row = int(c.rows[first]), int(c.rows[members[-1]]), int(c.rows[best])
     doc = index.documents[int(s.doc[best_row])]
     start, end = int(s.start[first_row]), int(s.end[last_row])
     text = doc.text[start:end]
     b_start, b_end = int(s.start[best_row]) - start, int(s.end[best_row]) - start
-    h_start, h_end = answer_span(text[b_start:b_end], question, c.weights_by_term)
+    weights = {t: float(w) for t, w in zip(question.terms, c.term_weights)}
+    h_start, h_end = answer_span(text[b_start:b_end], question, sentence_entities(index, best_row), weights)
     return Excerpt(
         text=text,
         highlight=(b_start + h_start, b_start + h_end),
-        score=round(calibrated(rel, w), 4),
+        score=round(score, 4),
         source=Citation(
             document=doc.id,
             title=doc.meta.title,
@@ -216,3 +274,16 @@ def _excerpt(
             end=end,
         ),
     )
+
+
+def single_relevance(win: Windows, relevance: np.ndarray) -> dict[int, float]:
+    """Candidate position → relevance of the window holding only that sentence."""
+    return {int(f): float(r) for f, n, r in zip(win.first, win.size, relevance) if n == 1}
+
+
+def logistic(x: float) -> float:
+    """1 / (1 + e^-x), safe for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)

@@ -1,167 +1,268 @@
 """The highlight: the part of the best sentence that answers, tighter than the sentence.
 
 A sentence that answers a question usually restates part of the question and adds the
-answer. Three rules, tried in order, find the added part; a wrong tight highlight would
-mislead, so each rule fires only on a clear signal:
+answer. Three rules, tried in order, find the added part:
 
-1. **Typed answers.** "Who …", "In what year …", "On what date …", "How many …" ask for a
-   name, a year, a date or a number. The entity of that type that the question does not
-   already contain, in the clause sharing most words with the question, is the highlight
-   ("… Putin's return to the presidency in **2012** …").
-2. **Cue phrases.** When the question asks for kinds, areas, examples or reasons, what
-   follows "such as", "including", "particularly in", "primarily due
-   to" … up to the end of its phrase is the highlight ("Russia has provided military
-   technologies, such as **missile systems and radars**, to Iran …").
-3. Otherwise the sentence, without a leading connective ("However, ") and a trailing
-   reference in parentheses.
+1. **Typed answers.** "Who …", "In what year …", "How many …", "Which city …" ask for a
+   person, a date, a number, a place (``qa.questions``). An entity of that kind (found at
+   index time, ``qa.entities``) that the question does not already name is the answer; of
+   several, the one in the clause sharing most (IDF-weighted) words with the question,
+   then the nearest to them ("… Putin's return to the presidency in **2012** …").
+2. **Cue phrases.** What follows "such as", "including", "particularly in", "due to",
+   "because of" … up to the end of its phrase, when it is mostly words the question does
+   not have ("… military technologies, such as **missile systems and radars**, to Iran").
+3. **New words.** Otherwise the phrase that adds most to the question: the clause pieces
+   between the words the sentence shares with the question, without leading function words,
+   the one holding most new content words ("… shaped by **strategic necessity** rather
+   than …"); failing that, the sentence without a leading connective or trailing reference.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 
-from qa.lexical import STOPWORDS, query_terms, stem, words
+from qa.lexical import STOPWORDS, name_variants, stem, words
+from qa.questions import Question
 
-MIN_HIGHLIGHT_CHARS = 4
+MIN_HIGHLIGHT_CHARS = 2
 _ANY_BREAK = re.compile(r"\s*(?:[,;:()\[\]]|\s[—–-]\s|—|–)\s*")
 _CUE = re.compile(
-    r"\b(?:such as|including|namely|especially|primarily due to|mainly due to|due to|because of|"
-    r"particularly(?: (?:in|on|for|with))?(?: (?:the )?areas? of)?)\s+",
+    r"\b(?:such as|including|namely|especially|primarily due to|mainly due to|due to|because of|because|"
+    r"particularly(?: (?:in|on|for|with))?(?: (?:the )?areas? of)?|notably|for example|e\.g\.)\s+",
     re.IGNORECASE,
 )
 # A cue's phrase ends at a hard break, or at a comma not followed by a list item.
-_PHRASE_END = re.compile(r"\s*(?:[;:()\[\]]|\s[—–-]\s|—|–)|,\s+(?!and\b|or\b|[A-Z0-9])")
-_ASKS_FOR_EXAMPLES = re.compile(
-    r"\b(?:what|which) (?:[\w-]+ ){0,2}(?:types?|kinds?|sorts?|fields?|areas?|sectors?|lines?|regions?|"
-    r"examples?|forms?|obstacles?|barriers?|factors?|reasons?|grounds?|causes?)\b|\bwhy\b|\bwhere\b",
+_PHRASE_END = re.compile(r"\s*(?:[;:()\[\]]|\s[—–-]\s|—|–)|,\s+(?!and\b|or\b|as well as\b)")
+# Pieces of a clause: split at punctuation and at words that open a new phrase.
+_PIECE_BREAK = re.compile(
+    r"\s*(?:[,;:()\[\]\"“”]|\s[—–-]\s|—|–)\s*|\s+(?=(?:which|who|whom|whose|that|while|whereas|although|"
+    r"though|because|since|after|before|when|where|rather than|despite|but|and thus|thereby)\b)",
     re.IGNORECASE,
 )
+_LEADING_FUNCTION = re.compile(
+    r"^(?:(?:and|or|but|the|a|an|of|to|in|on|at|by|for|with|from|as|is|are|was|were|be|been|being|has|"
+    r"have|had|its|their|his|her|this|that|these|those|such|which|who|whom|whose|it|they|also|both|"
+    r"including|such as|namely|particularly|especially|rather than|despite|because|since|while|into|"
+    r"through|via|against|between|among|within|without|about|over|under|will|would|could|can|may|might|"
+    r"should|must)\s+)+",
+    re.IGNORECASE,
+)
+# Questions answered by a clause (a reason, a manner), not by a noun phrase.
+_ASKS_HOW_OR_WHY = re.compile(r"\b(?:why|how)\b|\bwhat\s+(?:\w+\s+)?(?:reasons?|causes?|grounds)\b",
+                              re.IGNORECASE)
 _CONNECTIVE = re.compile(
     r"^(?:However|Moreover|Additionally|Furthermore|Consequently|Thus|Therefore|Nevertheless|"
-    r"Meanwhile|Similarly|Conversely|Simultaneously|Subsequently|Overall|Notably|Yet|Still),\s+"
+    r"Meanwhile|Similarly|Conversely|Simultaneously|Subsequently|Overall|Notably|Yet|Still|Indeed|"
+    r"Finally|First|Second|Third|Hence|Instead|Also|In addition|In contrast|For example|"
+    r"For instance),\s+"
 )
 _REFERENCE = re.compile(r"\s*\([^()]*\b(?:1[89]|20)\d\d[a-z]?\b[^()]*\)\.?\s*$")
-_TOKEN = re.compile(r"[A-Za-z0-9$][\w$'’.-]*[\w$]|[A-Za-z0-9$]")
+_TOKEN = re.compile(r"[A-Za-z0-9$€£][\w$'’.-]*[\w$%]|[A-Za-z0-9$€£%]")
 _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
           r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
+# Dates and years the entity tagger may label as plain numbers ("2023/03/01").
 _DATE = re.compile(
     rf"\b{_MONTH}\s+\d{{1,2}}(?:-\d{{1,2}})?,?\s+\d{{4}}\b|\b\d{{1,2}}\s+{_MONTH}\s+\d{{4}}\b|"
-    rf"\b\d{{4}}[/-]\d{{2}}[/-]\d{{2}}\b|\b{_MONTH}\s+\d{{4}}\b"
+    rf"\b\d{{4}}[/-]\d{{1,2}}[/-]\d{{1,2}}\b|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{4}}\b|\b{_MONTH}\s+\d{{4}}\b"
 )
-_YEAR = re.compile(r"\b(?:(?:the\s+)?(?:early|mid|late)[\s-]+)?(?:1[5-9]|20)\d\d(?:s\b)?\b")
-_NUMBER = re.compile(
-    r"[$€£]?\d[\d,.]*\d(?:\s*(?:%|percent|per cent|million|billion|trillion|thousand|hundred))?|[$€£]?\d"
-)
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:[-\s](?:[A-Z][a-z]+|al|bin|de|van|von))*\s[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
-_TITLES = {"President", "Minister", "Prime", "Dr", "Mr", "Mrs", "Ms", "Professor", "Leader", "Supreme", "General"}
+_YEAR = re.compile(r"\b(?:1[0-9]|20)\d\d(?:s\b)?\b")
 _BRACKETED = re.compile(r"\([^()]*\)")
-_MONTH_WORDS = set(re.findall(r"[A-Z][a-z]+", _MONTH))
-# Capitalised words that make a run of capitalised words a place, body or title, not a person.
-_NOT_PERSON = set(
-    """University Department Faculty Studies Relations International Council Organization
-    Organisation Union Republic Ministry Security Nations United States Economic Cooperation
-    Corridor Sea Gulf Ocean Asia Europe Africa America East West North South Central Middle
-    Islamic Revolution War Civil World Review Affairs Center Centre Institute Strategy
-    Strategic National Federation Soviet Peninsula Forces Agency Bank Fund Agreement Treaty
-    Policy Party Times York New Journal News Press Association Committee Commission Office
-    Government Administration Assembly Parliament Court Company Corporation Group Army Navy
-    Research Foreign Supreme Leader Associate Professor Candidate Political Futures""".split()
-)
+
+Span = tuple[int, int]
 
 
-def question_type(question: str) -> str | None:
-    """What kind of answer a question asks for: person, date, year, number or None.
-
-    >>> question_type("In what year did Putin return to the presidency?")
-    'year'
-    >>> question_type("Which Ukrainian president was ousted in 2014?")
-    'person'
-    """
-    q = question.lower()
-    if re.search(r"\b(?:what|which) (?:exact )?date\b|\bon what day\b", q):
-        return "date"
-    if re.search(r"\b(?:what|which) year\b|\bwhen\b|\bsince when\b", q):
-        return "year"
-    if re.search(r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|number|amount)\b", q):
-        return "number"
-    if re.search(r"^\s*who\b|\b(?:which|what) (?:[\w'’-]+ ){0,3}(?:president|minister|leader|author|"
-                 r"co-author|person|official|commander|scholar|analyst)s?\b", q):
-        return "person"
-    return None
-
-
-def answer_span(sentence: str, question: str, weights: Mapping[str, float] | None = None) -> tuple[int, int]:
+def answer_span(
+    sentence: str,
+    question: Question,
+    entities: Sequence[tuple[int, int, str]] = (),
+    weights: Mapping[str, float] | None = None,
+) -> Span:
     """``(start, end)`` inside ``sentence`` of the span to highlight.
 
+    ``entities`` are the sentence's entities as ``(start, end, label)`` offsets into it;
     ``weights`` gives each question term its weight (IDF): a rare word the sentence shares
     with the question says more about where the answer sits than a common one.
     """
-    asked = set(query_terms(question))
-    anchors: dict[int, float] = {}
-    for m in _TOKEN.finditer(sentence):
-        term = stem(_plain(m.group()))
-        if term in asked:
-            anchors[m.start()] = weights.get(term, 1.0) if weights else 1.0
-    if asked and anchors:
-        span = _typed_span(sentence, question, asked, anchors)
-        if span is None and _ASKS_FOR_EXAMPLES.search(question):
-            span = _cue_span(sentence, asked)
+    asked = set(question.terms) | {a for group in question.aliases for a in group}
+    anchors = _anchors(sentence, asked, weights)
+    found = typed_spans(sentence, question, entities)
+    names = _new_to_question(sentence, [(a, b) for a, b, label in entities if label in NAME_LABELS],
+                             _named(question))
+    if found:
+        listed = names if question.kind in ("agent", "organisation", "place", "person", "work", "event") else []
+        return _as_list(sentence, _nearest(sentence, found, anchors), found, listed)
+    cue = _cue_span(sentence, asked) if anchors else None
+    if cue and question.kind is None:
+        return cue
+    found = name_spans(sentence, question, entities)
+    if found:
+        focus = _anchors(sentence, set(question.focus), weights) or anchors
+        return _as_list(sentence, _nearest(sentence, found, focus), found, names)
+    if anchors:
+        phrases = [] if _ASKS_HOW_OR_WHY.search(question.text) else [
+            (a, b) for a, b, label in entities if label == "PHRASE"]
+        span = cue or _phrase_span(sentence, phrases, asked, anchors) or _new_words_span(sentence, asked)
         if span:
             return span
     return _trimmed(sentence)
 
 
-def _plain(token: str) -> str:
-    found = words(token)
-    return found[0] if found else token.lower()
+def _named(question: Question) -> set[str]:
+    """What the question already names: its terms and their other names ("Iranian" → "Iran";
+    not a country's capital: "Lima" answers a question about "Peru")."""
+    return set(question.terms) | {v for t in question.terms for v in name_variants(t)}
 
 
-def typed_entities(sentence: str, kind: str, asked: set[str]) -> list[tuple[int, int]]:
-    """Spans of the names, years, dates or amounts (``kind``) in ``sentence`` that the
-    question (its terms ``asked``) does not already contain; asides in parentheses excluded.
+def typed_spans(sentence: str, question: Question, entities: Sequence[tuple[int, int, str]]) -> list[Span]:
+    """Spans in ``sentence`` of the kind of answer ``question`` asks for that the question
+    does not already name; asides in parentheses left out.
 
+    >>> from qa.questions import analyse
     >>> s = "Putin returned in 2012 (Smith, 2019), after 2008."
-    >>> [s[a:b] for a, b in typed_entities(s, "year", {"2008"})]
+    >>> ents = [(18, 22, "DATE"), (31, 35, "DATE"), (44, 48, "DATE")]
+    >>> [s[a:b] for a, b in typed_spans(s, analyse("In what year did Putin return after 2008?"), ents)]
     ['2012']
     """
-    pattern = {"date": _DATE, "year": _YEAR, "number": _NUMBER, "person": _NAME}[kind]
-    found: list[tuple[int, int]] = []
-    if not pattern.search(sentence):
+    labels = question.labels
+    if not labels:
         return []
+    spans = [(a, b) for a, b, label in entities if label in labels]
+    if question.kind in ("date", "year", "duration"):
+        spans += [m.span() for m in _DATE.finditer(sentence)]
+        spans += [m.span() for m in _YEAR.finditer(sentence)]
+    if not spans:
+        return []
+    asked = _named(question)
     bracketed = [m.span() for m in _BRACKETED.finditer(sentence)]
-    for match in pattern.finditer(sentence):
-        start, end = match.span()
-        if any(a <= start < b for a, b in bracketed):
-            continue  # a reference or an aside, not the answer
-        if kind == "person":
-            start, end = _strip_titles(sentence, start, end)
-            if " " not in sentence[start:end].strip():
-                continue  # a person is named with at least two words here
-            if set(re.findall(r"[A-Za-z]+", sentence[start:end])) & (_MONTH_WORDS | _NOT_PERSON):
-                continue
-        if any(stem(w) in asked for w in words(sentence[start:end])):
+    out: list[Span] = []
+    for start, end in sorted(set(spans)):
+        start, end = _trim_entity(sentence, start, end)
+        if end - start < 1 or any(a <= start < b for a, b in bracketed):
+            continue
+        named = [stem(w) for w in words(sentence[start:end]) if w not in STOPWORDS]
+        if named and all(t in asked for t in named):
             continue  # the question already says it
-        if kind == "number" and _YEAR.fullmatch(sentence[start:end]):
+        if question.kind == "number" and _YEAR.fullmatch(sentence[start:end]):
             continue  # a year is not an amount
-        if end - start >= 1:
-            found.append((start, end))
-    return found
+        if any(a <= start and end <= b and (a, b) != (start, end) for a, b in out):
+            continue
+        out = [(a, b) for a, b in out if not (start <= a and b <= end)] + [(start, end)]
+    return sorted(out)
 
 
-def _typed_span(
-    sentence: str, question: str, asked: set[str], anchors: dict[int, float]
-) -> tuple[int, int] | None:
-    kind = question_type(question)
-    if kind is None or not anchors:
-        return None
-    found = typed_entities(sentence, kind, asked)
-    if not found:
-        return None
+NAME_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
+                         "LANGUAGE"})
+_CAPITALISED = re.compile(r"(?<![\w.])(?:[A-Z][\w'’-]*[A-Za-z0-9]|[A-Z]{2,})(?:\s+(?:of\s+|the\s+)?"
+                          r"(?:[A-Z][\w'’-]*[A-Za-z0-9]|[A-Z]{2,}|\d+))*")
+
+
+def name_spans(sentence: str, question: Question, entities: Sequence[tuple[int, int, str]]) -> list[Span]:
+    """Names the question does not already have, when it asks for a named thing ("Which
+    agreement …", "Who …") and no entity of the exact kind was found: entities of any name
+    label, else runs of capitalised words after the sentence's first word.
+
+    >>> from qa.questions import analyse
+    >>> s = "Their framework bypasses SWIFT restrictions."
+    >>> [s[a:b] for a, b in name_spans(s, analyse("Which restrictions does the framework bypass?"), [])]
+    ['SWIFT']
+    """
+    if question.kind is None:
+        if not question.focus or not _anchors(sentence, set(question.focus), None):
+            return []  # a name is the answer only next to what the question asks for
+    elif question.kind not in ("person", "agent", "organisation", "place", "work", "event", "nationality",
+                               "language"):
+        return []
+    asked = _named(question)
+    for spans in ([(a, b) for a, b, label in entities if label in NAME_LABELS],
+                  [m.span() for m in _CAPITALISED.finditer(sentence) if m.start() > 0]):
+        out = _new_to_question(sentence, spans, asked)
+        if out:
+            return out
+    return []
+
+
+_LIST_JOIN = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|as well as)\s+")
+
+
+def _as_list(sentence: str, chosen: Span, found: list[Span], also: list[Span] = ()) -> Span:  # type: ignore[assignment]
+    """``chosen`` widened over the spans (of ``found``, or names in ``also``) listed with it:
+    "BRICS, SCO and the EAEU".
+
+    >>> s = "It joined the SCO, BRICS, and the Eurasian Economic Union in turn."
+    >>> spans = [(14, 17), (19, 24), (34, 57)]
+    >>> a, b = _as_list(s, (19, 24), spans)
+    >>> s[a:b]
+    'SCO, BRICS, and the Eurasian Economic Union'
+    """
+    overlapping = [s for s in also if any(a < s[1] and s[0] < b for a, b in found)]
+    ordered = sorted(set(found) | (set(also) - set(overlapping)))
+    at = ordered.index(chosen)
+    lo = hi = at
+    while lo > 0 and _LIST_JOIN.fullmatch(_between(sentence, ordered[lo - 1], ordered[lo])):
+        lo -= 1
+    while hi + 1 < len(ordered) and _LIST_JOIN.fullmatch(_between(sentence, ordered[hi], ordered[hi + 1])):
+        hi += 1
+    return ordered[lo][0], ordered[hi][1]
+
+
+def _between(sentence: str, left: Span, right: Span) -> str:
+    gap = sentence[left[1] : right[0]]
+    return re.sub(r"\s+(?:the|a|an)\s*$", " ", gap) if gap.strip() else gap
+
+
+def _new_to_question(sentence: str, spans: list[Span], asked: set[str]) -> list[Span]:
+    bracketed = [m.span() for m in _BRACKETED.finditer(sentence)]
+    out = []
+    for start, end in sorted(set(spans)):
+        start, end = _trim_entity(sentence, start, end)
+        if end - start < 1 or any(a <= start < b for a, b in bracketed):
+            continue
+        named = [stem(w) for w in words(sentence[start:end]) if w not in STOPWORDS]
+        if named and not any(t in asked for t in named):
+            out.append((start, end))
+    return out
+
+
+def _trim_entity(sentence: str, start: int, end: int) -> Span:
+    """An entity without a leading article or trailing punctuation: "the United States," →
+    "United States"."""
+    text = sentence[start:end]
+    lead = re.match(r"(?:the|a|an)\s+", text, re.IGNORECASE)
+    if lead and lead.end() < len(text):
+        start += lead.end()
+    text = sentence[start:end]
+    end -= len(text) - len(text.rstrip(" ,;:.'’\n"))
+    return start, end
+
+
+def _anchors(sentence: str, asked: set[str], weights: Mapping[str, float] | None) -> dict[int, float]:
+    """Offsets of the words the sentence shares with the question, with their weights."""
+    anchors: dict[int, float] = {}
+    for m in _TOKEN.finditer(sentence):
+        term = stem(_plain(m.group()))
+        if term in asked:
+            anchors[m.start()] = weights.get(term, 1.0) if weights else 1.0
+    return anchors
+
+
+def clause_weight(sentence: str, offset: int, weights: Mapping[str, float]) -> float:
+    """The summed weight of the question terms in the clause of ``sentence`` holding ``offset``."""
+    for a, b in _split(sentence, 0, len(sentence), _ANY_BREAK):
+        if a <= offset < b:
+            seen = {stem(_plain(m.group())) for m in _TOKEN.finditer(sentence, a, b)}
+            return float(sum(w for t, w in weights.items() if t in seen))
+    return 0.0
+
+
+def _nearest(sentence: str, found: list[Span], anchors: dict[int, float]) -> Span:
+    """Of typed spans, the one in the clause sharing most question words, then the nearest."""
+    if not anchors:
+        return found[0]
     phrases = list(_split(sentence, 0, len(sentence), _ANY_BREAK))
 
-    def closeness(span: tuple[int, int]) -> tuple[float, int]:
-        """Prefer the phrase sharing the most (weighted) question words, then the nearest."""
+    def closeness(span: Span) -> tuple[float, int]:
         phrase = next(((a, b) for a, b in phrases if a <= span[0] < b), (0, len(sentence)))
         shared = sum(w for a, w in anchors.items() if phrase[0] <= a < phrase[1])
         return -shared, min(abs(span[0] - a) for a in anchors)
@@ -169,18 +270,13 @@ def _typed_span(
     return min(found, key=closeness)
 
 
-def _strip_titles(sentence: str, start: int, end: int) -> tuple[int, int]:
-    """Drop leading titles and function words: "President Viktor Yanukovych" → "Viktor
-    Yanukovych", "For Iran" → "Iran"."""
-    while True:
-        word = re.match(r"[A-Za-z]+", sentence[start:end])
-        if not word or (word.group() not in _TITLES and word.group().lower() not in STOPWORDS):
-            return start, end
-        rest = sentence[start + word.end() : end]
-        start += word.end() + (len(rest) - len(rest.lstrip()))
+@lru_cache(maxsize=65536)
+def _plain(token: str) -> str:
+    found = words(token)
+    return found[0] if found else token.lower()
 
 
-def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> Iterator[Span]:
     at = start
     for match in pattern.finditer(text, start, end):
         if match.start() > at and text[at : match.start()].strip():
@@ -190,7 +286,13 @@ def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> Iterato
         yield at, end
 
 
-def _cue_span(sentence: str, asked: set[str]) -> tuple[int, int] | None:
+def _new_content(text: str, asked: set[str]) -> tuple[int, int]:
+    """(content words not in the question, content words) of ``text``."""
+    content = [stem(w) for w in words(text) if w not in STOPWORDS]
+    return sum(1 for t in content if t not in asked), len(content)
+
+
+def _cue_span(sentence: str, asked: set[str]) -> Span | None:
     """The phrase after a cue such as "such as", if it adds what the question lacks.
 
     >>> s = "Russia has provided military technologies, such as missile systems and radars, to Iran."
@@ -203,14 +305,84 @@ def _cue_span(sentence: str, asked: set[str]) -> tuple[int, int] | None:
         stop = _PHRASE_END.search(sentence, start)
         end = stop.start() if stop else len(sentence)
         end = start + len(sentence[start:end].rstrip(" .,;"))
-        content = [stem(w) for w in words(sentence[start:end]) if w not in STOPWORDS]
-        new = sum(1 for t in content if t not in asked)
-        if new and new >= len(content) / 2 and end - start >= MIN_HIGHLIGHT_CHARS:
+        new, total = _new_content(sentence[start:end], asked)
+        if new and new >= total / 2 and end - start >= MIN_HIGHLIGHT_CHARS:
             return start, end
     return None
 
 
-def _trimmed(sentence: str) -> tuple[int, int]:
+def _phrase_span(sentence: str, phrases: list[Span], asked: set[str], anchors: dict[int, float]) -> Span | None:
+    """The noun phrase (or list of them) that adds most to the question, near its words.
+
+    >>> s = "Regional dynamics have engendered a cybernetic logic in relations."
+    >>> a, b = _phrase_span(s, [(0, 17), (34, 52), (56, 65)], {"region", "dynam", "relat"}, {0: 1.0, 9: 1.0, 56: 1.0})
+    >>> s[a:b]
+    'a cybernetic logic'
+    """
+    if not phrases:
+        return None
+    ordered = sorted(set(phrases))
+    candidates = set(ordered)
+    for chosen in ordered:
+        candidates.add(_as_list(sentence, chosen, ordered))
+    best: tuple[float, Span] | None = None
+    for a, b in candidates:
+        new, total = _new_content(sentence[a:b], asked)
+        if not new:
+            continue
+        near = min(len(sentence[min(a, at) : max(a, at)].split()) for at in anchors)
+        score = new - 0.7 * (total - new) - 0.25 * min(near, 10) - 0.1 * max(0, len(sentence[a:b].split()) - 8)
+        if best is None or score > best[0]:
+            best = (score, (a, b))
+    return best[1] if best else None
+
+
+def _new_words_span(sentence: str, asked: set[str]) -> Span | None:
+    """The clause piece that adds most content words the question does not have.
+
+    >>> s = "The relationship has long been shaped by strategic necessity rather than ideological alignment."
+    >>> a, b = _new_words_span(s, {"relationship", "ideolog", "align", "shape", "long"})
+    >>> s[a:b]
+    'strategic necessity'
+    """
+    best: tuple[float, Span] | None = None
+    for start, end in _split(sentence, 0, len(sentence), _PIECE_BREAK):
+        for a, b in _unasked_runs(sentence, start, end, asked):
+            piece = sentence[a:b]
+            lead = _LEADING_FUNCTION.match(piece)
+            if lead:
+                a += lead.end()
+            piece = sentence[a:b].rstrip(" .,;:")
+            b = a + len(piece)
+            new, _ = _new_content(piece, asked)
+            if not new or b - a < MIN_HIGHLIGHT_CHARS:
+                continue
+            score = new - 0.1 * max(0, len(piece.split()) - 8)
+            if best is None or score > best[0]:
+                best = (score, (a, b))
+    if best is None or best[1] == (0, len(sentence.rstrip(" ."))):
+        return None
+    return best[1]
+
+
+def _unasked_runs(sentence: str, start: int, end: int, asked: set[str]) -> Iterator[Span]:
+    """Runs of words inside ``start:end`` between the words the question has."""
+    run_start: int | None = None
+    run_end = start
+    for m in _TOKEN.finditer(sentence, start, end):
+        if stem(_plain(m.group())) in asked:
+            if run_start is not None:
+                yield run_start, run_end
+            run_start = None
+        else:
+            if run_start is None:
+                run_start = m.start()
+            run_end = m.end()
+    if run_start is not None:
+        yield run_start, run_end
+
+
+def _trimmed(sentence: str) -> Span:
     """The sentence without a leading connective and a trailing parenthetical reference.
 
     >>> s = "However, relations improved (Hatami & Zargar, 2018, p. 46)."

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from qa.chunking import ChunkingParams, chunk_document
 from qa.corpus import SourceFile, read_document, scan_corpus
 from qa.embedding import Embedder
+from qa.entities import LABEL_CODES, EntityTagger, SpacyTagger
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, UnreadableDocumentError
 from qa.metadata import document_meta, load_metadata
 from qa.readers import SourceText
@@ -38,6 +39,7 @@ from qa.store import (
     remove_leftovers,
     vectors_of,
 )
+from qa.wordvectors import content_words
 
 EMBED_CHUNK = 128  # texts per encode call: a question waiting for the model waits at most one chunk
 KEPT = "kept the previously indexed version"
@@ -103,20 +105,23 @@ def build_index(
     full: bool = False,
     wait: bool = True,
     progress: bool = False,
+    tagger: EntityTagger | None = None,
 ) -> BuildReport:
     """Index ``corpus_dir`` into ``index_dir`` and make the result live.
 
     With ``wait`` a second build waits for a running one; otherwise it raises
-    ``IndexBusyError``. ``progress`` prints embedding progress to stderr.
+    ``IndexBusyError``. ``progress`` prints embedding progress to stderr. ``tagger``
+    finds the entities of new sentences (spaCy's English model by default).
     """
     params = params or ChunkingParams()
+    tagger = tagger or SpacyTagger()
     started = time.perf_counter()
     report = BuildReport()
     with build_lock(index_dir, wait=wait):
         report.cleaned = remove_leftovers(index_dir)
         sources, report.skipped = scan_corpus(corpus_dir)
         metadata = load_metadata(corpus_dir)
-        previous, report.full_reason = _previous_build(index_dir, embedder, params, full)
+        previous, report.full_reason = _previous_build(index_dir, embedder, tagger, params, full)
         entries = _plan(sources, metadata, previous, params, report)
         if previous is not None and _nothing_changed(report, previous):
             report.up_to_date = True
@@ -125,11 +130,14 @@ def build_index(
         else:
             embed_started = time.perf_counter()
             dimension, fresh = _embed(entries, embedder, previous, progress)
-            report.embed_seconds = time.perf_counter() - embed_started
             report.embedded_texts = sum(len(v) for v in fresh.values())
+            entities = _tag(entries, tagger)
+            words = _vocabulary(entries, previous, embedder, dimension)
+            report.embed_seconds = time.perf_counter() - embed_started
             writer = BuildWriter(index_dir)
             try:
-                _write(writer, entries, previous, fresh, embedder.name, dimension, params, report)
+                _write(writer, entries, previous, fresh, entities, words, (embedder.name, tagger.name, dimension),
+                       params, report)
             except BaseException:
                 writer.abort()
                 raise
@@ -139,7 +147,7 @@ def build_index(
 
 
 def _previous_build(
-    index_dir: Path, embedder: Embedder, params: ChunkingParams, full: bool
+    index_dir: Path, embedder: Embedder, tagger: EntityTagger, params: ChunkingParams, full: bool
 ) -> tuple[StoredIndex | None, str | None]:
     """The live build to reuse vectors from, or None with the reason for a full rebuild."""
     if full:
@@ -152,6 +160,8 @@ def _previous_build(
         return None, exc.problem()
     if previous.manifest.chunking != params.as_dict():
         return None, "chunking parameters changed"
+    if previous.manifest.tagger != tagger.name:
+        return None, "entity tagger changed"
     return previous, None
 
 
@@ -242,9 +252,10 @@ def _nothing_changed(report: BuildReport, previous: StoredIndex) -> bool:
     )
 
 
-def passage_text(text: str, section: str | None) -> str:
-    """What is embedded for a passage: its section heading, then its sentences."""
-    return f"{section}\n{text}" if section else text
+def passage_text(text: str, section: str | None, title: str | None = None) -> str:
+    """What is embedded for a passage: its document's title, its section heading, then its
+    sentences (the title and heading say what the sentences are about)."""
+    return "\n".join(part for part in (title, section, text) if part)
 
 
 def _embed(
@@ -261,7 +272,7 @@ def _embed(
             continue
         text = e.document.text
         texts += [text[s.start : s.end] for s in e.chunked.sentences]
-        texts += [passage_text(text[p.start : p.end], p.section) for p in e.chunked.passages]
+        texts += [passage_text(text[p.start : p.end], p.section, e.document.meta.title) for p in e.chunked.passages]
     if not texts:
         return (previous.manifest.dimension if previous else embedder.dimension), {}
     parts = []
@@ -281,18 +292,72 @@ def _embed(
     return vectors.shape[1], fresh
 
 
+def _vocabulary(
+    entries: list[_Entry], previous: StoredIndex | None, embedder: Embedder, dimension: int
+) -> tuple[list[str], np.ndarray]:
+    """Every content word of the new build's sentences with its vector; words the previous
+    build knew keep theirs, new ones are embedded. (Titles are left out, so that a metadata
+    edit embeds nothing; a passage's vector keeps the title it was embedded with.)"""
+    found: set[str] = set()
+    for e in entries:
+        text = e.document.text
+        if e.chunked is not None:
+            spans = [(s.start, s.end) for s in e.chunked.sentences]
+        else:
+            assert previous is not None and e.reused_row is not None
+            lo, hi = _rows_of(previous.sentences.doc, e.reused_row)
+            spans = [(int(previous.sentences.start[i]), int(previous.sentences.end[i])) for i in range(lo, hi)]
+        for a, b in spans:
+            found.update(content_words(text[a:b]))
+    vocabulary = sorted(found)
+    vectors = np.zeros((len(vocabulary), dimension), dtype=np.float32)
+    known = {w: i for i, w in enumerate(previous.vocabulary)} if previous else {}
+    old = vectors_of(previous.word_index) if previous else None
+    new = []
+    for i, w in enumerate(vocabulary):
+        if w in known and old is not None:
+            vectors[i] = old[known[w]]
+        else:
+            new.append(i)
+    for at in range(0, len(new), EMBED_CHUNK * 4):
+        part = new[at : at + EMBED_CHUNK * 4]
+        vectors[part] = embedder.encode([vocabulary[i] for i in part])
+        time.sleep(0.001)  # let a question waiting for the model take it
+    return vocabulary, vectors
+
+
+def _tag(entries: list[_Entry], tagger: EntityTagger) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Entities of the sentences of new or changed documents, per document id, as
+    ``(sentence index in the document, start, end, label code)`` with document offsets."""
+    texts: list[str] = []
+    owners: list[tuple[str, int, int]] = []
+    for e in entries:
+        if e.chunked is None:
+            continue
+        for i, sentence in enumerate(e.chunked.sentences):
+            texts.append(e.document.text[sentence.start : sentence.end])
+            owners.append((e.document.id, i, sentence.start))
+    found: dict[str, list[tuple[int, int, int, int]]] = {e.document.id: [] for e in entries if e.chunked}
+    for (doc_id, i, offset), spans in zip(owners, tagger.tag(texts) if texts else []):
+        found[doc_id] += [(i, offset + a, offset + b, LABEL_CODES[label]) for a, b, label in spans]
+    return found
+
+
 def _write(
     writer: BuildWriter,
     entries: list[_Entry],
     previous: StoredIndex | None,
     fresh: dict[str, np.ndarray],
-    model: str,
-    dimension: int,
+    entities: dict[str, list[tuple[int, int, int, int]]],
+    words: tuple[list[str], np.ndarray],
+    models: tuple[str, str, int],
     params: ChunkingParams,
     report: BuildReport,
 ) -> Manifest:
+    model, tagger, dimension = models
     sentence_rows: list[tuple] = []
     passage_rows: list[tuple] = []
+    entity_rows: list[tuple] = []
     sentence_vectors: list[np.ndarray] = []
     passage_vectors: list[np.ndarray] = []
     old_sv = vectors_of(previous.sentence_index) if previous else None
@@ -304,7 +369,10 @@ def _write(
         s_base, p_base = len(sentence_rows), len(passage_rows)
         if entry.chunked is not None:
             sentences, passages = entry.chunked.sentences, entry.chunked.passages
-            sentence_rows += [(s_base + i, row, s.start, s.end, s.section, s.page) for i, s in enumerate(sentences)]
+            sentence_rows += [
+                (s_base + i, row, s.start, s.end, s.section, s.page, s.role) for i, s in enumerate(sentences)
+            ]
+            entity_rows += [(s_base + i, a, b, label) for i, a, b, label in entities[doc.id]]
             passage_rows += [
                 (p_base + i, row, p.start, p.end, s_base + p.first, s_base + p.last, p.section, p.page)
                 for i, p in enumerate(passages)
@@ -316,12 +384,18 @@ def _write(
             assert previous is not None and old_sv is not None and old_pv is not None
             s_lo, s_hi = _rows_of(previous.sentences.doc, entry.reused_row)
             p_lo, p_hi = _rows_of(previous.passages.doc, entry.reused_row)
-            old_s, old_p = previous.sentences, previous.passages
-            assert old_p.first is not None and old_p.last is not None
+            old_s, old_p, old_e = previous.sentences, previous.passages, previous.entities
+            assert old_p.first is not None and old_p.last is not None and old_s.role is not None
             shift = s_base - s_lo
             sentence_rows += [
-                (s_base + i - s_lo, row, int(old_s.start[i]), int(old_s.end[i]), old_s.section[i], old_s.page[i])
+                (s_base + i - s_lo, row, int(old_s.start[i]), int(old_s.end[i]), old_s.section[i], old_s.page[i],
+                 int(old_s.role[i]))
                 for i in range(s_lo, s_hi)
+            ]
+            e_lo, e_hi = int(old_e.ptr[s_lo]), int(old_e.ptr[s_hi])
+            entity_rows += [
+                (int(old_e.sentence[k]) + shift, int(old_e.start[k]), int(old_e.end[k]), int(old_e.label[k]))
+                for k in range(e_lo, e_hi)
             ]
             passage_rows += [
                 (p_base + i - p_lo, row, int(old_p.start[i]), int(old_p.end[i]), int(old_p.first[i]) + shift,
@@ -339,11 +413,13 @@ def _write(
         }
     writer.add_rows("sentences", sentence_rows)
     writer.add_rows("passages", passage_rows)
+    writer.add_rows("entities", entity_rows)
     report.documents, report.sentences, report.passages = len(entries), len(sentence_rows), len(passage_rows)
     manifest = Manifest(
         model=model,
         dimension=dimension,
         chunking=params.as_dict(),
+        tagger=tagger,
         documents=documents,
         skipped=dict(report.skipped),
         counts={"documents": len(entries), "sentences": len(sentence_rows), "passages": len(passage_rows)},
@@ -354,6 +430,7 @@ def _write(
         manifest,
         np.concatenate(sentence_vectors) if sentence_vectors else empty,
         np.concatenate(passage_vectors) if passage_vectors else empty,
+        *words,
     )
     return manifest
 

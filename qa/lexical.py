@@ -2,6 +2,8 @@
 
 Lower-cased alphanumeric words, English stop words removed, Snowball-stemmed (PyStemmer),
 so "sanctions" matches "sanction" and "Iranian" matches "Iran's" only where the stems agree.
+Multi-word place names of the gazetteer ("United States", "U.S.") become one word, and
+``alias_terms`` gives the terms that name the same place ("moscow" → "russia", "russian").
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import unicodedata
 from functools import lru_cache
 
 import Stemmer
+
+from qa.aliases import alias_groups, capitals, phrases
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _USA = re.compile(r"\bU\.S\.(?:A\.)?|\bUSA?\b")
@@ -29,16 +33,6 @@ STOPWORDS = frozenset(
     """.split()
 )
 
-# Words that frame a question rather than name what it asks about.
-QUESTION_WORDS = frozenset(
-    """
-    according say says said describe described kind type types sort way ways paper blog
-    article author authors text document documents source sources mention mentions mentioned
-    give given name named called roughly exactly mean means meaning
-    """.split()
-)
-
-
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Snowball stem of one lower-case word: ``stem("sanctions") == "sanction"``."""
@@ -48,11 +42,40 @@ def stem(word: str) -> str:
 def words(text: str) -> list[str]:
     """Lower-case words without possessive endings.
 
-    >>> words("Iran's U.S.-backed plans")
-    ['iran', 'usa', 'backed', 'plans']
+    >>> words("Iran's U.S.-backed plans in the United States")
+    ['iran', 'unitedstates', 'backed', 'plans', 'in', 'the', 'unitedstates']
     """
-    text = _USA.sub(" usa ", unicodedata.normalize("NFKC", text)).lower()
-    return [re.sub(r"['’][a-z]+$", "", w) for w in _WORD.findall(text)]
+    text = _USA.sub(" United States ", unicodedata.normalize("NFKC", text)).lower()
+    found = [re.sub(r"['’][a-z]+$", "", w) for w in _WORD.findall(text)]
+    return _join_phrases(found)
+
+
+def _join_phrases(found: list[str]) -> list[str]:
+    """Multi-word place names as one token each (longest match first)."""
+    table = phrases()
+    longest = _phrase_lengths()
+    out: list[str] = []
+    i = 0
+    while i < len(found):
+        for n in longest.get(found[i], ()):
+            joined = table.get(tuple(found[i : i + n]))
+            if joined:
+                out.append(joined)
+                i += n
+                break
+        else:
+            out.append(found[i])
+            i += 1
+    return out
+
+
+@lru_cache(maxsize=1)
+def _phrase_lengths() -> dict[str, tuple[int, ...]]:
+    """First word of a multi-word name → the lengths of names starting with it, longest first."""
+    lengths: dict[str, set[int]] = {}
+    for ws in phrases():
+        lengths.setdefault(ws[0], set()).add(len(ws))
+    return {w: tuple(sorted(n, reverse=True)) for w, n in lengths.items()}
 
 
 def terms(text: str) -> list[str]:
@@ -64,10 +87,36 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in STOPWORDS]
 
 
-def query_terms(question: str) -> list[str]:
-    """Distinct content terms of a question, without question-framing words."""
-    seen: dict[str, None] = {}
-    for w in words(question):
-        if w not in STOPWORDS and w not in QUESTION_WORDS:
-            seen.setdefault(stem(w), None)
-    return list(seen)
+@lru_cache(maxsize=1)
+def _alias_stems() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for token, group in alias_groups().items():
+        out.setdefault(stem(token), set()).update(stem(t) for t in group)
+    return {t: frozenset(g - {t}) for t, g in out.items()}
+
+
+def alias_terms(term: str) -> frozenset[str]:
+    """Other terms that name the same place as ``term`` (a stem), from the gazetteer.
+
+    >>> sorted(alias_terms("moscow"))
+    ['rossiya', 'russia', 'russian']
+    """
+    return _alias_stems().get(term, frozenset())
+
+
+@lru_cache(maxsize=1)
+def _capital_stems() -> frozenset[str]:
+    return frozenset(stem(c) for c in capitals())
+
+
+def name_variants(term: str) -> frozenset[str]:
+    """Other terms for the very same thing as ``term``: a country's names and demonym, but
+    not its capital ("iranian" → "iran", not "tehran").
+
+    >>> sorted(name_variants("iranian")), sorted(name_variants("tehran"))
+    (['iran'], [])
+    """
+    capital = _capital_stems()
+    if term in capital:
+        return frozenset()
+    return frozenset(t for t in alias_terms(term) if t not in capital)

@@ -47,15 +47,34 @@ class Section:
     end: int
 
 
+# What a sentence is in its document's layout (see ``qa.chunking.sentence_roles``).
+BODY = 0  # running text
+FURNITURE = 1  # a line that labels rather than says: a heading, caption or title line
+FRONT = 2  # front matter: title block, byline, dateline, affiliations before the body
+
+
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence: ``document.text[start:end]``, with its section and page."""
+    """One sentence: ``document.text[start:end]``, with its section, page and layout role."""
 
     document: str
     start: int
     end: int
     section: str | None = None
     page: int | None = None
+    role: int = BODY
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A named entity, date or amount found in a sentence: ``document.text[start:end]``.
+
+    ``label`` is an OntoNotes entity type as spaCy names it: PERSON, GPE, ORG, DATE …
+    """
+
+    start: int
+    end: int
+    label: str
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,14 @@
 """Hybrid retrieval: candidate sentences for a question, with the evidence for each.
 
 Dense search (FAISS, cosine) over passages and over single sentences is fused with BM25
-(``bm25s``) over passages and over sentences. Every sentence of a retrieved passage, every
-sentence found directly, and their neighbours become candidates, described by features
-that the excerpt stage combines:
+(``bm25s``) over passages and over sentences. Passages are ranked by reciprocal-rank fusion
+of their dense and BM25 ranks; every sentence of a top passage, every sentence found
+directly, and their neighbours become candidates, so that what the best passages hold is
+never lost before the excerpt stage. Each candidate carries the features the excerpt stage
+scores (see ``Candidates``).
 
-* ``sentence_cos``: cosine between the question and the sentence;
-* ``passage_cos``: the best cosine between the question and a passage holding the sentence;
-* ``sentence_bm25``: BM25 of the sentence, squashed into 0..1;
-* ``presence``: which of the question's content terms the sentence contains (their IDF
-  weights give the coverage of a sentence or of a run of sentences);
-* ``mentioned``: 1 when the question names the sentence's source by its kind or an author
-  ("according to the blog", "what does Karami argue") and names only some sources;
-* ``leans_back``: the sentence opens with "This", "These", "It" … and leans on the one
-  before it.
+Front matter and furniture (title lines, headings, datelines; see ``qa.chunking``) are
+candidates only for a question about a document itself ("Who wrote the paper?").
 """
 
 from __future__ import annotations
@@ -25,9 +20,11 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from qa.lexical import STOPWORDS, query_terms, terms, words
-from qa.records import Document
+from qa.lexical import STOPWORDS, terms, words
+from qa.questions import Question
+from qa.records import BODY, Document
 from qa.store import StoredIndex, vectors_of
+from qa.wordvectors import WordVectors, soft_presence
 
 # A sentence opening with one of these leans on the sentence before it.
 _ANAPHORIC = re.compile(r"^(?:This|These|That|Those|Such|It|They|Its|Their)\b")
@@ -35,31 +32,51 @@ DENSE_PASSAGES = 24
 DENSE_SENTENCES = 48
 LEXICAL_PASSAGES = 24
 LEXICAL_SENTENCES = 24
-BM25_HALF = 6.0  # a BM25 score of this much maps to 0.5
+FUSED_PASSAGES = 24  # passages taken from the fused ranking
+RRF_K = 10  # reciprocal rank fusion: 1 / (RRF_K + rank)
+ALIAS_WEIGHT = 0.5  # a term matched through a gazetteer alias counts this much
 _REFERENCE = re.compile(r"\b(?:the|this|that)\s+([\w’']+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Candidates:
-    """Candidate sentence rows (ascending) and their features, as parallel arrays."""
+    """Candidate sentence rows (ascending) and their evidence, as parallel arrays.
+
+    * ``sentence_cos``: cosine between the question and the sentence;
+    * ``passage_cos``: the best cosine between the question and a passage holding it;
+    * ``sentence_bm25`` / ``passage_bm25``: BM25 of the sentence / best holding passage,
+      divided by the best of the candidates (0..1);
+    * ``fused``: reciprocal-rank fusion score of the best holding passage, divided by the best;
+    * ``presence``: per question term, 1 when the sentence has it, ``ALIAS_WEIGHT`` when it
+      has an alias of it, else 0;
+    * ``soft``: per question term, the best cosine between it and a word of the sentence
+      (1 when the sentence has the term itself);
+    * ``context``: per question term, whether the sentence's section heading or document
+      title has it (or an alias);
+    * ``mentioned``: the question names the sentence's source by its kind or an author
+      ("according to the blog", "what does Karami argue") and names only some sources;
+    * ``leans_back``: the sentence opens with "This", "These", "It" … and leans on the one
+      before it; ``role``: BODY, FURNITURE or FRONT.
+    """
 
     rows: np.ndarray
     sentence_cos: np.ndarray
     passage_cos: np.ndarray
     sentence_bm25: np.ndarray
-    presence: np.ndarray  # (candidates, question terms) bool
-    terms: tuple[str, ...]  # the question's content terms, the columns of ``presence``
-    term_weights: np.ndarray  # IDF of each of them
+    passage_bm25: np.ndarray
+    fused: np.ndarray
+    presence: np.ndarray  # (candidates, question terms) float
+    soft: np.ndarray  # (candidates, question terms) float
+    context: np.ndarray  # (candidates, question terms) bool
+    focus: np.ndarray  # per question term: it is one of the words after "which", "how many" …
+    term_weights: np.ndarray  # IDF of each question term
+    unseen: np.ndarray  # per question term: it occurs nowhere in the collection
     mentioned: np.ndarray
     leans_back: np.ndarray
+    role: np.ndarray
 
     def __len__(self) -> int:
         return len(self.rows)
-
-    @property
-    def weights_by_term(self) -> dict[str, float]:
-        """IDF of each question term, keyed by term."""
-        return {t: float(w) for t, w in zip(self.terms, self.term_weights)}
 
     def coverage(self, presence: np.ndarray) -> np.ndarray:
         """IDF-weighted share of the question's terms present, per row of ``presence``."""
@@ -72,18 +89,28 @@ class Candidates:
 class Retriever:
     """Finds candidate sentences in one loaded index."""
 
-    def __init__(self, index: StoredIndex) -> None:
+    def __init__(self, index: StoredIndex, word_vectors: WordVectors | None = None, embedder=None) -> None:
         self.index = index
+        self.word_vectors = word_vectors
+        self.embedder = embedder
         self.sentence_vectors = vectors_of(index.sentence_index)
         self.passage_vectors = vectors_of(index.passage_index)
         docs = index.documents
         s, p = index.sentences, index.passages
         texts = [docs[d].text[a:b] for d, a, b in zip(s.doc, s.start, s.end)]
         self.sentence_terms = [set(terms(t)) for t in texts]
+        self.sentence_words = [word_vectors.word_ids(t) for t in texts] if word_vectors else None
         self.leans_back = np.array(
             [i > 0 and s.doc[i - 1] == s.doc[i] and bool(_ANAPHORIC.match(t)) for i, t in enumerate(texts)],
             dtype=bool,
         )
+        section_terms: dict[str | None, frozenset[str]] = {}
+        title_terms = [frozenset(terms(doc.meta.title)) for doc in docs]
+        self.context_terms = []
+        for d, section in zip(s.doc, s.section):
+            if section not in section_terms:
+                section_terms[section] = frozenset(terms(section or ""))
+            self.context_terms.append(section_terms[section] | title_terms[int(d)])
         passage_tokens = [terms(docs[d].text[a:b]) for d, a, b in zip(p.doc, p.start, p.end)]
         self._df: dict[str, int] = {}
         for tokens in passage_tokens:
@@ -98,55 +125,93 @@ class Retriever:
             self.sentence_bm25.index([sorted(t) or [""] for t in self.sentence_terms], show_progress=False)
         self.descriptors = [_descriptor_words(doc) for doc in docs]
         self._surnames = {name for doc in docs for name in _surnames(doc)}
+        self.kind_words = frozenset(w for doc in docs for w in words(doc.meta.kind or "") if w not in STOPWORDS)
         self.holders = _holders(index)
+        self.body = (s.role == BODY) if s.role is not None else np.ones(len(s), dtype=bool)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a term over passages (unseen terms weigh most)."""
         df = self._df.get(term, 0)
         return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
 
-    def candidates(self, question: str, query_vector: np.ndarray) -> Candidates:
+    def candidates(self, question: Question, query_vector: np.ndarray) -> Candidates:
         """Candidate sentences for ``question`` whose vector is ``query_vector``."""
         n_passages, n_sentences = len(self.passage_vectors), len(self.sentence_vectors)
         if n_sentences == 0:
             return _empty()
         q = query_vector.reshape(1, -1).astype(np.float32)
-        qterms = query_terms(question)
+        qterms = list(question.terms)
+        lexical_query = qterms + sorted({a for group in question.aliases for a in group} - set(qterms))
 
         rows_set: set[int] = set()
         _, hits = self.index.sentence_index.search(q, min(DENSE_SENTENCES, n_sentences))
         rows_set.update(int(i) for i in hits[0] if i >= 0)
         _, hits = self.index.passage_index.search(q, min(DENSE_PASSAGES, n_passages))
-        passages = {int(i) for i in hits[0] if i >= 0}
+        dense_passages = [int(i) for i in hits[0] if i >= 0]
         sentence_bm25 = np.zeros(n_sentences, dtype=np.float32)
-        if qterms:
-            sentence_bm25 = self.sentence_bm25.get_scores(qterms).astype(np.float32)
+        passage_bm25 = np.zeros(n_passages, dtype=np.float32)
+        lexical_passages: list[int] = []
+        if lexical_query:
+            sentence_bm25 = self.sentence_bm25.get_scores(lexical_query).astype(np.float32)
             rows_set.update(_top_positive(sentence_bm25, LEXICAL_SENTENCES))
-            passages.update(_top_positive(self.passage_bm25.get_scores(qterms), LEXICAL_PASSAGES))
+            passage_bm25 = self.passage_bm25.get_scores(lexical_query).astype(np.float32)
+            lexical_passages = _top_positive(passage_bm25, LEXICAL_PASSAGES)
+        fused = np.zeros(n_passages, dtype=np.float32)
+        for ranking in (dense_passages, lexical_passages):
+            for rank, p in enumerate(ranking):
+                fused[p] += 1.0 / (RRF_K + rank + 1)
         first, last = self.index.passages.first, self.index.passages.last
         assert first is not None and last is not None
-        for p in passages:
+        for p in _top_positive(fused, FUSED_PASSAGES):
             rows_set.update(range(int(first[p]), int(last[p]) + 1))
         # Neighbours too, so that an excerpt can take in the sentences before or after.
         for row in list(rows_set):
             rows_set.update(r for r in (row - 2, row - 1, row + 1, row + 2) if 0 <= r < n_sentences)
         rows = np.fromiter(sorted(rows_set), dtype=np.int64)
+        if not question.about_document:
+            rows = rows[self.body[rows]]  # structure gives citations, not answers
 
         qv = q[0]
         holders = self.holders[rows]
-        passage_cos = np.where(holders >= 0, self.passage_vectors[np.maximum(holders, 0)] @ qv, -1.0).max(axis=1)
-        presence = np.array([[t in self.sentence_terms[int(r)] for t in qterms] for r in rows], dtype=bool)
+        held = holders >= 0
+        safe = np.maximum(holders, 0)
+        passage_cos = np.where(held, self.passage_vectors[safe] @ qv, -1.0).max(axis=1)
+        best_passage_bm25 = np.where(held, passage_bm25[safe], 0.0).max(axis=1)
+        best_fused = np.where(held, fused[safe], 0.0).max(axis=1)
+        presence = np.zeros((len(rows), len(qterms)), dtype=np.float32)
+        context = np.zeros((len(rows), len(qterms)), dtype=bool)
+        for i, r in enumerate(rows):
+            have, around = self.sentence_terms[int(r)], self.context_terms[int(r)]
+            for j, (t, alias) in enumerate(zip(qterms, question.aliases)):
+                if t in have:
+                    presence[i, j] = 1.0
+                elif alias and not alias.isdisjoint(have):
+                    presence[i, j] = ALIAS_WEIGHT
+                context[i, j] = t in around or (bool(alias) and not alias.isdisjoint(around))
+        if self.word_vectors is not None and self.sentence_words is not None and qterms:
+            qvecs = self.word_vectors.of(list(question.surface), self.embedder)
+            soft = soft_presence(qvecs, self.word_vectors.vectors, [self.sentence_words[int(r)] for r in rows])
+            soft = np.maximum(soft, (presence >= 1).astype(np.float32))
+        else:
+            soft = presence.copy()
         bm25 = sentence_bm25[rows]
+        cos = (self.sentence_vectors[rows] @ qv).astype(np.float32)
         return Candidates(
             rows=rows,
-            sentence_cos=(self.sentence_vectors[rows] @ qv).astype(np.float32),
+            sentence_cos=cos,
             passage_cos=passage_cos.astype(np.float32),
-            sentence_bm25=(bm25 / (bm25 + BM25_HALF)).astype(np.float32),
-            presence=presence.reshape(len(rows), len(qterms)),
-            terms=tuple(qterms),
+            sentence_bm25=_relative(bm25),
+            passage_bm25=_relative(best_passage_bm25),
+            fused=_relative(best_fused),
+            presence=presence,
+            soft=soft,
+            context=context,
+            focus=np.array([t in question.focus for t in qterms], dtype=bool),
             term_weights=np.array([self.idf(t) for t in qterms], dtype=np.float32),
-            mentioned=np.isin(self.index.sentences.doc[rows], self._mentioned(question)),
+            unseen=np.array([t not in self._df for t in qterms], dtype=bool),
+            mentioned=np.isin(self.index.sentences.doc[rows], self._mentioned(question.text)),
             leans_back=self.leans_back[rows],
+            role=self.index.sentences.role[rows] if self.index.sentences.role is not None else np.zeros(len(rows)),
         )
 
     def _mentioned(self, question: str) -> list[int]:
@@ -157,10 +222,19 @@ class Retriever:
         return hits if len(hits) < len(self.descriptors) else []
 
 
+def _relative(values: np.ndarray) -> np.ndarray:
+    """Values divided by their maximum (0 when all are 0)."""
+    top = float(values.max()) if len(values) else 0.0
+    return (values / top if top > 0 else np.zeros_like(values)).astype(np.float32)
+
 
 def _top_positive(scores: np.ndarray, k: int) -> list[int]:
-    """Indices of the ``k`` highest scores above zero."""
-    top = np.argsort(-scores)[:k]
+    """Indices of the ``k`` highest scores above zero, best first."""
+    if len(scores) > k:
+        part = np.argpartition(-scores, k)[:k]
+        top = part[np.argsort(-scores[part], kind="stable")]
+    else:
+        top = np.argsort(-scores, kind="stable")
     return [int(i) for i in top if scores[i] > 0]
 
 
@@ -199,4 +273,6 @@ def _surnames(doc: Document) -> set[str]:
 def _empty() -> Candidates:
     z = np.zeros(0, dtype=np.float32)
     no = np.zeros(0, dtype=bool)
-    return Candidates(np.zeros(0, dtype=np.int64), z, z, z, np.zeros((0, 0), dtype=bool), (), z, no, no)
+    m = np.zeros((0, 0), dtype=np.float32)
+    return Candidates(np.zeros(0, dtype=np.int64), z, z, z, z, z, m, m, np.zeros((0, 0), dtype=bool), no, z,
+                      no, no, no, np.zeros(0, dtype=np.int8))

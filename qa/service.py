@@ -16,17 +16,16 @@ import numpy as np
 
 from qa.embedding import Embedder
 from qa.errors import DocumentNotFoundError, IndexMissingError, InvalidRequestError, QAError
-from qa.excerpts import calibrated, choose_excerpts
-from qa.records import Answer, Document
-from qa.retrieval import Retriever
-from qa.store import CURRENT_FILE, StoredIndex, load_index
+from qa.excerpts import Windows, excerpt, select, single_relevance, windows
+from qa.questions import Question, analyse
+from qa.records import Answer, Document, Excerpt
+from qa.retrieval import Candidates, Retriever
+from qa.scoring import ScoringModel, load_model
+from qa.store import CURRENT_FILE, StoredIndex, load_index, vectors_of
+from qa.wordvectors import WordVectors
 
 MAX_QUESTION_CHARS = 1000
 MAX_TOP_K = 20
-# Below this relevance of the best excerpt the sources don't answer (tuned on the dev set);
-# as a calibrated score, about 0.094.
-NO_ANSWER_RELEVANCE = 0.3735
-NO_ANSWER_BELOW = calibrated(NO_ANSWER_RELEVANCE)
 
 
 @dataclass(frozen=True)
@@ -36,13 +35,44 @@ class _Loaded:
     pointer: str
 
 
-class QAService:
-    """Answers questions from the index in ``index_dir`` with ``embedder``."""
+@dataclass(frozen=True)
+class Reading:
+    """What a question finds in an index before anything fitted weighs it: the question
+    analysed, its candidate sentences and their windows with features."""
 
-    def __init__(self, index_dir: Path, embedder: Embedder, no_answer_below: float = NO_ANSWER_BELOW) -> None:
+    index: StoredIndex
+    question: Question
+    candidates: Candidates
+    windows: Windows
+
+
+def read(index: StoredIndex, retriever: Retriever, question: str, vector: np.ndarray) -> Reading:
+    """Analyse ``question`` (encoded as ``vector``) and gather its candidates and windows."""
+    q = analyse(question, retriever.kind_words)
+    c = retriever.candidates(q, vector)
+    return Reading(index, q, c, windows(index, c, q, retriever.sentence_vectors, vector))
+
+
+def respond(reading: Reading, model: ScoringModel, top_k: int) -> tuple[list[Excerpt], bool]:
+    """The best ``top_k`` excerpts of a reading and whether the sources fail to answer."""
+    win, c = reading.windows, reading.candidates
+    relevance = model.relevance(win)
+    picks = select(reading.index, c, win, relevance, top_k)
+    scores, declined = model.judge(c, win, relevance, picks)
+    single = single_relevance(win, relevance)
+    excerpts = [excerpt(reading.index, c, win, p, reading.question, score, single)
+                for p, score in zip(picks, scores)]
+    return excerpts, declined
+
+
+class QAService:
+    """Answers questions from the index in ``index_dir`` with ``embedder``; ``model`` is
+    the fitted scoring model (the packaged one by default)."""
+
+    def __init__(self, index_dir: Path, embedder: Embedder, model: ScoringModel | None = None) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
-        self.no_answer_below = no_answer_below
+        self.model = model or load_model()
         self._loaded: _Loaded | None = None
         self._reload_lock = threading.Lock()
         self.last_error: str | None = None
@@ -53,7 +83,8 @@ class QAService:
         """Load the live index now; raises the domain error if there is none or it is bad."""
         with self._reload_lock:
             index = load_index(self.index_dir, self.embedder.name)
-            self._loaded = _Loaded(index, Retriever(index), index.path.name)
+            words = WordVectors(index.vocabulary, vectors_of(index.word_index))
+            self._loaded = _Loaded(index, Retriever(index, words, self.embedder), index.path.name)
             self.last_error = None
 
     def reload_if_changed(self) -> bool:
@@ -99,13 +130,11 @@ class QAService:
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidRequestError(f"top_k {top_k} must be between 1 and {MAX_TOP_K}")
         snapshot = self.loaded
-        vector = self.embedder.encode([question])[0]
-        candidates = snapshot.retriever.candidates(question, vector)
-        excerpts = choose_excerpts(snapshot.index, candidates, question, top_k)
-        best = excerpts[0].score if excerpts else 0.0
+        vector = self.embedder.encode_query([question])[0]
+        excerpts, no_answer = respond(read(snapshot.index, snapshot.retriever, question, vector), self.model, top_k)
         return Answer(
             question=question,
-            no_answer=best < self.no_answer_below,
+            no_answer=no_answer,
             excerpts=tuple(excerpts),
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )

@@ -7,9 +7,10 @@ Layout of the index directory::
       .lock                   held while a build runs
       build-<time>-<id>/
         manifest.json         format version, model, dimension, parameters, per-document hashes
-        records.sqlite        documents (with their text), sentences and passages
+        records.sqlite        documents (with their text), sentences, passages and entities
         sentences.faiss       one vector per sentence row
         passages.faiss        one vector per passage row
+        words.faiss           one vector per word of the vocabulary (the ``words`` table)
 
 A build is written into a new ``build-…`` directory and becomes live when ``CURRENT`` is
 replaced (``os.replace`` is atomic), so a crash mid-build leaves the previous index intact
@@ -42,7 +43,7 @@ from qa.threads import faiss_module
 log = logging.getLogger("qa")
 
 FORMAT = "qa-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 
@@ -53,7 +54,11 @@ CREATE TABLE documents (
 );
 CREATE TABLE sentences (
     row INTEGER PRIMARY KEY, doc INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    section TEXT, page INTEGER
+    section TEXT, page INTEGER, role INTEGER NOT NULL
+);
+CREATE TABLE words (row INTEGER PRIMARY KEY, word TEXT UNIQUE NOT NULL);
+CREATE TABLE entities (
+    sentence INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, label INTEGER NOT NULL
 );
 CREATE TABLE passages (
     row INTEGER PRIMARY KEY, doc INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
@@ -70,6 +75,7 @@ class Manifest:
     dimension: int
     chunking: dict[str, int]
     documents: dict[str, dict[str, Any]]
+    tagger: str = ""  # the entity tagger and its version
     skipped: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     created: str = ""
@@ -101,9 +107,27 @@ class Columns:
     page: list[int | None]
     first: np.ndarray | None = None  # passages only: first/last sentence row (inclusive)
     last: np.ndarray | None = None
+    role: np.ndarray | None = None  # sentences only: BODY, FURNITURE or FRONT (qa.records)
 
     def __len__(self) -> int:
         return len(self.doc)
+
+
+@dataclass
+class EntityColumns:
+    """Entity spans as parallel columns sorted by sentence; those of sentence ``i`` are rows
+    ``ptr[i]:ptr[i + 1]``. Offsets are into the document text; ``label`` codes index
+    ``qa.entities.LABELS``."""
+
+    sentence: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    label: np.ndarray
+    ptr: np.ndarray
+
+    def of(self, sentence: int) -> range:
+        """The entity rows of one sentence row."""
+        return range(int(self.ptr[sentence]), int(self.ptr[sentence + 1]))
 
 
 @dataclass
@@ -116,8 +140,11 @@ class StoredIndex:
     doc_rows: dict[str, int]
     sentences: Columns
     passages: Columns
+    entities: EntityColumns
+    vocabulary: list[str]
     sentence_index: Any
     passage_index: Any
+    word_index: Any
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -178,14 +205,20 @@ def load_index(index_dir: Path, model: str) -> StoredIndex:
                 "SELECT id, title, authors, date, url, sha256, text, page_starts, kind FROM documents ORDER BY row"
             )]
             sentences = _columns(db.execute(
-                'SELECT doc, start, "end", section, page FROM sentences ORDER BY row').fetchall())
+                'SELECT doc, start, "end", section, page, role FROM sentences ORDER BY row').fetchall())
             passages = _columns(db.execute(
                 'SELECT doc, start, "end", section, page, first, last FROM passages ORDER BY row').fetchall())
+            entities = _entities(db.execute(
+                'SELECT sentence, start, "end", label FROM entities ORDER BY sentence, start').fetchall(),
+                len(sentences))
+            vocabulary = [w for (w,) in db.execute("SELECT word FROM words ORDER BY row")]
         sentence_index = faiss.read_index(str(build / "sentences.faiss"))
         passage_index = faiss.read_index(str(build / "passages.faiss"))
+        word_index = faiss.read_index(str(build / "words.faiss"))
     except (sqlite3.Error, RuntimeError, ValueError, json.JSONDecodeError) as exc:
         raise IndexCorruptError(f"the index in {build} is damaged ({exc}); {rebuild_hint(index_dir)}") from exc
-    if sentence_index.ntotal != len(sentences) or passage_index.ntotal != len(passages):
+    if (sentence_index.ntotal != len(sentences) or passage_index.ntotal != len(passages)
+            or word_index.ntotal != len(vocabulary)):
         raise IndexCorruptError(
             f"the index in {build} is inconsistent ({sentence_index.ntotal} sentence vectors for "
             f"{len(sentences)} sentences); {rebuild_hint(index_dir)}"
@@ -199,8 +232,11 @@ def load_index(index_dir: Path, model: str) -> StoredIndex:
         doc_rows={doc.id: i for i, doc in enumerate(documents)},
         sentences=sentences,
         passages=passages,
+        entities=entities,
+        vocabulary=vocabulary,
         sentence_index=sentence_index,
         passage_index=passage_index,
+        word_index=word_index,
     )
 
 
@@ -229,7 +265,8 @@ def _document(row: tuple[Any, ...]) -> Document:
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> Columns:
-    with_range = bool(rows) and len(rows[0]) == 7
+    """Sentence rows (6 fields, the last the role) or passage rows (7, the last two a range)."""
+    width = len(rows[0]) if rows else 0
     cols = list(zip(*rows)) if rows else [()] * 7
     return Columns(
         doc=np.asarray(cols[0], dtype=np.int32),
@@ -237,8 +274,21 @@ def _columns(rows: list[tuple[Any, ...]]) -> Columns:
         end=np.asarray(cols[2], dtype=np.int64),
         section=list(cols[3]),
         page=list(cols[4]),
-        first=np.asarray(cols[5], dtype=np.int64) if with_range else None,
-        last=np.asarray(cols[6], dtype=np.int64) if with_range else None,
+        first=np.asarray(cols[5], dtype=np.int64) if width == 7 else None,
+        last=np.asarray(cols[6], dtype=np.int64) if width == 7 else None,
+        role=np.asarray(cols[5], dtype=np.int8) if width != 7 else None,
+    )
+
+
+def _entities(rows: list[tuple[Any, ...]], n_sentences: int) -> EntityColumns:
+    cols = list(zip(*rows)) if rows else [()] * 4
+    sentence = np.asarray(cols[0], dtype=np.int64)
+    return EntityColumns(
+        sentence=sentence,
+        start=np.asarray(cols[1], dtype=np.int64),
+        end=np.asarray(cols[2], dtype=np.int64),
+        label=np.asarray(cols[3], dtype=np.int8),
+        ptr=np.searchsorted(sentence, np.arange(n_sentences + 1), side="left").astype(np.int64),
     )
 
 
@@ -268,13 +318,16 @@ class BuildWriter:
         if rows:
             self.db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
 
-    def commit(self, manifest: Manifest, sentence_vectors: np.ndarray, passage_vectors: np.ndarray) -> None:
+    def commit(self, manifest: Manifest, sentence_vectors: np.ndarray, passage_vectors: np.ndarray,
+               vocabulary: list[str], word_vectors: np.ndarray) -> None:
         """Write vectors and manifest, flush everything to disk, then swap ``CURRENT``."""
         faiss = faiss_module()
 
+        self.db.executemany("INSERT INTO words VALUES (?,?)", list(enumerate(vocabulary)))
         self.db.commit()
         self.db.close()
-        for name, vectors in (("sentences", sentence_vectors), ("passages", passage_vectors)):
+        for name, vectors in (("sentences", sentence_vectors), ("passages", passage_vectors),
+                              ("words", word_vectors)):
             index = faiss.IndexFlatIP(manifest.dimension)  # inner product of unit vectors = cosine
             if len(vectors):
                 index.add(np.ascontiguousarray(vectors, dtype=np.float32))

@@ -45,10 +45,11 @@ def service(index_dir: Path, embedder: HashingEmbedder) -> QAService:
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    """The packaged all-MiniLM-L6-v2 model, loaded once per test session."""
-    from qa.embedding import SentenceTransformerEmbedder
+    """The packaged all-MiniLM-L6-v2 model on the default backend (ONNX Runtime, exported
+    from the package's weights on first use), loaded once per test session."""
+    from qa.embedding import OnnxEmbedder
 
-    embedder = SentenceTransformerEmbedder()
+    embedder = OnnxEmbedder()
     embedder.warm_up()
     return embedder
 

@@ -114,7 +114,13 @@ def test_unchanged_documents_reuse_their_vectors(corpus_dir: Path, tmp_path: Pat
     after = load_index(tmp_path / "ix", embedder.name)
     gamma = after.doc_rows["gamma.txt"]
     new_rows = int((after.sentences.doc == gamma).sum()) + int((after.passages.doc == gamma).sum())
-    assert embedder.count == new_rows  # only the new document was embedded
+    new_words = set(after.vocabulary) - set(before.vocabulary)
+    assert new_words and "danube" in new_words
+    assert embedder.count == new_rows + len(new_words)  # only the new document (and its new words) was embedded
+    old_words = vectors_of(before.word_index)
+    for word in ("nile", "everest"):  # known words keep their vectors
+        assert np.array_equal(vectors_of(after.word_index)[after.vocabulary.index(word)],
+                              old_words[before.vocabulary.index(word)])
     # the reused vectors are the very same vectors
     for doc_id in ("alpha.md", "beta.txt"):
         old = vectors_of(before.sentence_index)[before.sentences.doc == before.doc_rows[doc_id]]
