@@ -131,6 +131,12 @@ class SentenceTransformerEmbedder:
     def encode_query(self, texts: list[str]) -> np.ndarray:
         return self.encode(texts)
 
+    def words_cache(self) -> Path:
+        """Where vectors of common English words for this model are cached."""
+        from qa.onnx_backend import model_cache_dir
+
+        return model_cache_dir(resolve_model_path(self._model_name))
+
 
 BACKENDS = ("onnx", "onnx-int8", "torch")
 
@@ -186,6 +192,12 @@ class OnnxEmbedder:
 
     def encode_query(self, texts: list[str]) -> np.ndarray:
         return self._load()[1 if self._int8_queries else 0].encode(texts)
+
+    def words_cache(self) -> Path:
+        """Where vectors of common English words for this model are cached."""
+        from qa.onnx_backend import model_cache_dir
+
+        return model_cache_dir(resolve_model_path(self._model_name), self._cache_dir)
 
 
 def make_embedder(model: str = DEFAULT_MODEL, backend: str = "onnx") -> Embedder:

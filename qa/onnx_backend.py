@@ -49,10 +49,15 @@ def _weights_hash(model_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def model_cache_dir(model_dir: Path, cache_dir: Path | None = None) -> Path:
+    """The cache folder of one model, named by its weights' hash."""
+    return (cache_dir or default_cache_dir()) / "onnx" / f"{model_dir.name}-{_weights_hash(model_dir)}"
+
+
 def exported(model_dir: Path, cache_dir: Path | None = None) -> tuple[Path, Path]:
     """The float32 and int8 ONNX files of the model in ``model_dir``, exporting them first
     if they are not cached yet (under a lock, so concurrent processes export once)."""
-    target = (cache_dir or default_cache_dir()) / "onnx" / f"{model_dir.name}-{_weights_hash(model_dir)}"
+    target = model_cache_dir(model_dir, cache_dir)
     fp32, int8 = target / "model.onnx", target / "model-int8-v2.onnx"
     if fp32.exists() and int8.exists():
         return fp32, int8

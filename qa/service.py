@@ -22,7 +22,7 @@ from qa.records import Answer, Document, Excerpt
 from qa.retrieval import Candidates, Retriever
 from qa.scoring import ScoringModel, load_model
 from qa.store import CURRENT_FILE, StoredIndex, load_index, vectors_of
-from qa.wordvectors import WordVectors
+from qa.wordvectors import WordVectors, general_words
 
 MAX_QUESTION_CHARS = 1000
 MAX_TOP_K = 20
@@ -75,6 +75,7 @@ class QAService:
         self.model = model or load_model()
         self._loaded: _Loaded | None = None
         self._reload_lock = threading.Lock()
+        self._general: WordVectors | None = None
         self.last_error: str | None = None
 
     # -- index lifecycle -------------------------------------------------------------
@@ -83,9 +84,18 @@ class QAService:
         """Load the live index now; raises the domain error if there is none or it is bad."""
         with self._reload_lock:
             index = load_index(self.index_dir, self.embedder.name)
-            words = WordVectors(index.vocabulary, vectors_of(index.word_index))
+            words = WordVectors(index.vocabulary, vectors_of(index.word_index), self._general_words())
             self._loaded = _Loaded(index, Retriever(index, words, self.embedder), index.path.name)
             self.last_error = None
+
+    def _general_words(self) -> WordVectors | None:
+        """Common English words for soft matching, for a real model (cached per model)."""
+        cache = getattr(self.embedder, "words_cache", None)
+        if cache is None:
+            return None
+        if self._general is None:
+            self._general = general_words(self.embedder, cache())
+        return self._general
 
     def reload_if_changed(self) -> bool:
         """Load a rebuilt index if ``CURRENT`` changed; keep serving the old one on failure."""

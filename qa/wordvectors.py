@@ -3,12 +3,18 @@
 A question says "supplied" where the text says "provided", "sped up" for "accelerated",
 "air-defence" for "missile system". Exact and stemmed matching miss these; the embedding
 model, given one word at a time, places such words close together. Each distinct content
-word of the collection is embedded once; a question word the collection never uses is
+word of the collection is embedded once, at index time. A question word the collection
+never uses is looked up among the most common English words (``wordfreq``'s list, embedded
+once per model and cached beside the ONNX export: ``general_words``), and only failing that
 embedded when asked. ``soft_presence`` then tells, for each question word and candidate
 sentence, how close the sentence's nearest word comes (cosine).
 """
 
 from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -32,10 +38,11 @@ def content_words(text: str) -> list[str]:
 class WordVectors:
     """A vocabulary and one unit vector per word."""
 
-    def __init__(self, vocabulary: list[str], vectors: np.ndarray) -> None:
+    def __init__(self, vocabulary: list[str], vectors: np.ndarray, general: WordVectors | None = None) -> None:
         self.vocabulary = vocabulary
         self.vectors = vectors
         self.ids = {w: i for i, w in enumerate(vocabulary)}
+        self.general = general  # common English words, for question words the collection lacks
 
     @classmethod
     def build(cls, texts: list[str], embedder: Embedder) -> WordVectors:
@@ -52,13 +59,44 @@ class WordVectors:
         """Vectors of question words: from the vocabulary, or embedded now."""
         out = np.zeros((len(question_words), self.vectors.shape[1] if len(self.vectors) else embedder.dimension),
                        dtype=np.float32)
-        missing = [i for i, w in enumerate(question_words) if w not in self.ids]
+        missing = []
+        general = self.general
         for i, w in enumerate(question_words):
             if w in self.ids:
                 out[i] = self.vectors[self.ids[w]]
+            elif general is not None and w in general.ids:
+                out[i] = general.vectors[general.ids[w]]
+            else:
+                missing.append(i)
         if missing:
             out[missing] = embedder.encode_query([question_words[i] for i in missing])
         return out
+
+
+GENERAL_WORDS = 30000  # the most common English words of wordfreq's list
+
+
+def general_words(embedder: Embedder, cache_dir: Path, count: int = GENERAL_WORDS) -> WordVectors:
+    """The ``count`` most common English words and their vectors, embedded once and cached in
+    ``cache_dir`` (a word list and a float16 ``.npy`` file, read without pickle)."""
+    from wordfreq import top_n_list
+
+    vocabulary = [w for w in dict.fromkeys(top_n_list("en", count)) if content_words(w) == [w]]
+    key = hashlib.sha256("\n".join(vocabulary).encode()).hexdigest()[:12]
+    vectors_file = cache_dir / f"words-{count}-{key}.npy"
+    if vectors_file.exists():
+        try:
+            vectors = np.load(vectors_file, allow_pickle=False).astype(np.float32)
+            if vectors.shape[0] == len(vocabulary):
+                return WordVectors(vocabulary, vectors)
+        except (OSError, ValueError):
+            pass  # a damaged cache file is simply made again
+    vectors = embedder.encode(vocabulary)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = vectors_file.with_suffix(".tmp.npy")
+    np.save(tmp, vectors.astype(np.float16), allow_pickle=False)
+    os.replace(tmp, vectors_file)
+    return WordVectors(vocabulary, vectors)
 
 
 def soft_presence(term_vectors: np.ndarray, vectors: np.ndarray, sentence_ids: list[np.ndarray]) -> np.ndarray:
