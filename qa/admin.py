@@ -35,9 +35,35 @@ from starlette.concurrency import run_in_threadpool
 
 from qa.config import Settings
 from qa.errors import QAError
+from qa.http_errors import error_responses
 from qa.readers import supported_suffixes
 from qa.service import QAService
-from qa.uploads import MULTIPART_OVERHEAD, Upload, remove_stale_uploads, too_large
+from qa.uploads import MAX_NAME_CHARS, MULTIPART_OVERHEAD, Upload, remove_stale_uploads, too_large
+
+AUTH = (401, 403, 404)  # no token, wrong token, admin off (404 also for unknown files)
+SUFFIXES = sorted(supported_suffixes())
+# The upload is streamed from the request, so its body is declared here for the schema.
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "The file, as multipart/form-data in the field `file`. Its file name must be a plain name (no "
+            "folders, no `..`, not hidden, at most " + str(MAX_NAME_CHARS) + " characters) ending in one of "
+            + ", ".join(SUFFIXES) + " (else 400 or 415); an existing file is replaced only with "
+            "`?overwrite=true` (else 409); larger than QA_MAX_UPLOAD_MB: 413."
+        ),
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary",
+                                            "description": "The document, with its file name."}},
+                }
+            }
+        },
+    }
+}
 
 
 class SkippedFile(BaseModel):
@@ -141,7 +167,8 @@ def install_admin(app: FastAPI, settings: Settings, service: QAService) -> None:
     router = APIRouter(tags=["admin"], dependencies=[Depends(_authorize(settings))])
     limit = int(settings.max_upload_mb * 1024 * 1024)
 
-    @router.post("/admin/documents", status_code=201, response_model=UploadResult)
+    @router.post("/admin/documents", status_code=201, response_model=UploadResult,
+                 responses=error_responses(*AUTH, 400, 409, 413, 415, 422, 503), openapi_extra=UPLOAD_BODY)
     async def upload(request: Request, overwrite: bool = False) -> UploadResult:
         """Add a source file (multipart field ``file``) to the corpus and queue a reindex."""
         length = request.headers.get("content-length", "")
@@ -156,7 +183,8 @@ def install_admin(app: FastAPI, settings: Settings, service: QAService) -> None:
             upload.discard()
         return UploadResult(document=name, bytes=size, replaced=replaced, reindex=reindexer.request())
 
-    @router.delete("/admin/documents/{document:path}", response_model=DeleteResult)
+    @router.delete("/admin/documents/{document:path}", response_model=DeleteResult,
+                   responses=error_responses(*AUTH, 400, 422))
     def delete(document: str) -> DeleteResult:
         """Remove a source file from the corpus and queue a reindex."""
         path = _corpus_file(settings.corpus_dir, document)
@@ -166,7 +194,7 @@ def install_admin(app: FastAPI, settings: Settings, service: QAService) -> None:
             raise HTTPException(404, f"no source file {document!r} in the corpus") from None
         return DeleteResult(document=document, deleted=True, reindex=reindexer.request())
 
-    @router.post("/admin/reindex", status_code=202)
+    @router.post("/admin/reindex", status_code=202, responses=error_responses(*AUTH, 422))
     async def reindex(
         full: bool = False,
         wait: Annotated[bool, Query(description="answer when the build has finished")] = False,
@@ -178,14 +206,15 @@ def install_admin(app: FastAPI, settings: Settings, service: QAService) -> None:
             state = reindexer.status()
         return state
 
-    @router.get("/admin/reindex")
+    @router.get("/admin/reindex", responses=error_responses(*AUTH))
     def reindex_status() -> dict[str, Any]:
         """Whether a build is running or queued, and the last build's report or error."""
         return reindexer.status()
 
     app.include_router(router)
 
-    @app.get("/api/sources/skipped", response_model=list[SkippedFile], tags=["documents"])
+    @app.get("/api/sources/skipped", response_model=list[SkippedFile], tags=["documents"],
+             responses=error_responses(503))
     def skipped() -> list[SkippedFile]:
         """Corpus files left out of the index (or kept at an older version), with the reason."""
         return [SkippedFile(document=d, reason=r) for d, r in sorted(service.skipped().items())]

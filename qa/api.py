@@ -29,6 +29,7 @@ from qa.errors import (
     InvalidRequestError,
     QAError,
 )
+from qa.http_errors import error_responses
 from qa.records import Answer, Document
 from qa.service import MAX_QUESTION_CHARS, MAX_TOP_K, QAService
 
@@ -51,9 +52,12 @@ class AskRequest(BaseModel):
     """A question and how many excerpts to return."""
 
     question: str = Field(
-        ..., max_length=MAX_QUESTION_CHARS, examples=["Which Ukrainian president was ousted in 2014?"]
+        ..., max_length=MAX_QUESTION_CHARS,
+        json_schema_extra={"minLength": 1, "pattern": r"\S"},  # checked by not_blank, to say so plainly
+        description=f"The question: 1 to {MAX_QUESTION_CHARS} characters, not only spaces.",
+        examples=["Which Ukrainian president was ousted in 2014?"],
     )
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K)
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description=f"How many excerpts to return, 1 to {MAX_TOP_K}.")
 
     @field_validator("question")
     @classmethod
@@ -205,6 +209,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.state.settings = settings
     _install_error_handlers(app)
     _install_body_limit(app)
+    _install_allow_header(app)
     _add_api_routes(app)
     from qa.admin import install_admin
     from qa.web import install_web
@@ -227,17 +232,20 @@ async def _watch_index(service: QAService, interval: float) -> None:
 
 
 def _add_api_routes(app: FastAPI) -> None:
-    @app.post("/ask", response_model=AskResponse, tags=["questions"])
+    @app.post("/ask", response_model=AskResponse, tags=["questions"],
+              responses=error_responses(400, 413, 422, 503))
     def ask(body: AskRequest, service: ServiceDep) -> AskResponse:
         """Answer a question with up to ``top_k`` verbatim excerpts from the sources."""
         return answer_response(service.ask(body.question, body.top_k))
 
-    @app.get("/api/documents", response_model=list[DocumentInfo], tags=["documents"])
+    @app.get("/api/documents", response_model=list[DocumentInfo], tags=["documents"],
+             responses=error_responses(503))
     def list_documents(service: ServiceDep) -> list[DocumentInfo]:
         """Every indexed document with its citation metadata."""
         return [document_info(doc) for doc in service.documents()]
 
-    @app.get("/api/documents/{document:path}", response_model=DocumentText, tags=["documents"])
+    @app.get("/api/documents/{document:path}", response_model=DocumentText, tags=["documents"],
+             responses=error_responses(404, 422, 503))
     def get_document(document: str, service: ServiceDep) -> DocumentText:
         """One document's metadata, its full text (what offsets refer to) and its sections."""
         doc, outline = service.document_with_outline(document)
@@ -247,7 +255,8 @@ def _add_api_routes(app: FastAPI) -> None:
             sections=[SectionInfo(title=t, start=s) for t, s in outline],
         )
 
-    @app.get("/health", response_model=Health, tags=["service"])
+    @app.get("/health", response_model=Health, tags=["service"],
+             responses={503: {"model": Health, "description": "No index is loaded: `message` says why."}})
     def health(service: ServiceDep) -> JSONResponse:
         """Whether an index is loaded, with its counts and the model name."""
         if not service.ready:
@@ -293,6 +302,25 @@ def validation_message(errors: list[dict]) -> str:
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
     return "; ".join(parts) or "invalid request"
+
+
+def _install_allow_header(app: FastAPI) -> None:
+    """A 405 names every method the path takes (Starlette names only the first route's)."""
+    from starlette.routing import Match
+
+    @app.middleware("http")
+    async def allow_header(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        if response.status_code == 405:
+            methods = {
+                method
+                for route in app.router.routes
+                for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+                if route.matches({**request.scope, "method": method})[0] == Match.FULL
+            }
+            if methods:
+                response.headers["allow"] = ", ".join(sorted(methods))
+        return response
 
 
 def _install_body_limit(app: FastAPI) -> None:

@@ -205,9 +205,9 @@ def load_index(index_dir: Path, model: str) -> StoredIndex:
                 "SELECT id, title, authors, date, url, sha256, text, page_starts, kind FROM documents ORDER BY row"
             )]
             sentences = _columns(db.execute(
-                'SELECT doc, start, "end", section, page, role FROM sentences ORDER BY row').fetchall())
+                'SELECT doc, start, "end", section, page, role FROM sentences ORDER BY row').fetchall(), False)
             passages = _columns(db.execute(
-                'SELECT doc, start, "end", section, page, first, last FROM passages ORDER BY row').fetchall())
+                'SELECT doc, start, "end", section, page, first, last FROM passages ORDER BY row').fetchall(), True)
             entities = _entities(db.execute(
                 'SELECT sentence, start, "end", label FROM entities ORDER BY sentence, start').fetchall(),
                 len(sentences))
@@ -264,9 +264,9 @@ def _document(row: tuple[Any, ...]) -> Document:
     )
 
 
-def _columns(rows: list[tuple[Any, ...]]) -> Columns:
-    """Sentence rows (6 fields, the last the role) or passage rows (7, the last two a range)."""
-    width = len(rows[0]) if rows else 0
+def _columns(rows: list[tuple[Any, ...]], passages: bool) -> Columns:
+    """Sentence rows (6 fields, the last the role) or passage rows (7, the last two a range);
+    an empty table gives empty columns of the right kind."""
     cols = list(zip(*rows)) if rows else [()] * 7
     return Columns(
         doc=np.asarray(cols[0], dtype=np.int32),
@@ -274,9 +274,9 @@ def _columns(rows: list[tuple[Any, ...]]) -> Columns:
         end=np.asarray(cols[2], dtype=np.int64),
         section=list(cols[3]),
         page=list(cols[4]),
-        first=np.asarray(cols[5], dtype=np.int64) if width == 7 else None,
-        last=np.asarray(cols[6], dtype=np.int64) if width == 7 else None,
-        role=np.asarray(cols[5], dtype=np.int8) if width != 7 else None,
+        first=np.asarray(cols[5], dtype=np.int64) if passages else None,
+        last=np.asarray(cols[6], dtype=np.int64) if passages else None,
+        role=None if passages else np.asarray(cols[5], dtype=np.int8),
     )
 
 

@@ -139,3 +139,19 @@ def test_changed_chunking_forces_a_full_rebuild(corpus_dir: Path, tmp_path: Path
     report = build_index(corpus_dir, tmp_path / "ix", embedder, params=ChunkingParams(max_sentences=2))
     assert report.full_reason == "chunking parameters changed"
     assert sorted(report.added) == ["alpha.md", "beta.txt"]
+
+
+def test_an_index_of_an_emptied_corpus_loads_and_declines(corpus_dir: Path, tmp_path: Path) -> None:
+    from qa.service import QAService
+
+    embedder = HashingEmbedder()
+    build_index(corpus_dir, tmp_path / "ix", embedder)
+    for path in corpus_dir.iterdir():
+        if path.suffix in (".md", ".txt"):
+            path.unlink()
+    report = build_index(corpus_dir, tmp_path / "ix", embedder)
+    assert report.documents == 0 and sorted(report.removed) == ["alpha.md", "beta.txt"]
+    service = QAService(tmp_path / "ix", embedder)
+    service.load()
+    answer = service.ask("Which river is the longest?", 3)
+    assert answer.no_answer and answer.excerpts == ()
