@@ -1,11 +1,11 @@
 """Place aliases from a gazetteer: a country, its capital and its demonym name one thing.
 
-Questions say "Moscow" or "Tehran" where the text says "Russia" or "Iran", "Washington"
-for "the United States", "Iranian" for "Iran". The alias groups come from the
+A question may say "Lima" or "Canberra" where the text says "Peru" or "Australia", or
+"Peruvian" for "Peru". The alias groups come from the
 ``countryinfo`` package (name, capital, demonym and alternative spellings of each
 country), nothing from any corpus: every word of a group stands for the others.
 
-Multi-word names ("United States of America", "Russian Federation") become one token, the
+Multi-word names ("Republic of Peru", "New Delhi") become one token, the
 country's name joined (``phrases``), so that lexical matching sees them as one word.
 """
 
@@ -60,8 +60,8 @@ def _joined(name: str) -> str:
 @lru_cache(maxsize=1)
 def phrases() -> dict[tuple[str, ...], str]:
     """Each multi-word name, as words, → the one token it becomes: a country's names become
-    its name joined ("united states of america" → "unitedstates", "russian federation" →
-    "russia"), other names their own words joined ("new delhi" → "newdelhi")."""
+    its name joined ("united states of america" → "unitedstates", "republic of peru" →
+    "peru"), other names their own words joined ("new delhi" → "newdelhi")."""
     out: dict[tuple[str, ...], str] = {}
     for names, others in _names():
         country = _joined(names[0])

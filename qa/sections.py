@@ -6,7 +6,7 @@ Recognised headings (one per line):
 * numbered: ``2.1 Historical Context…``, ``3-1. Cooperation…``, ``1. Introduction: …``
   (short, not ending in a full stop);
 * a numbered heading glued to its first paragraph by PDF extraction, as in
-  ``2. Strategies Commonly Used by the U.S. against Iran and Russia In the USA's …``:
+  ``2. Trade Routes of the Early Modern Period In the sixteenth century merchants …``:
   the heading is the run of title-case words before the first sentence-opening word;
 * the usual unnumbered headings of papers and reports: ``Abstract``, ``Introduction``,
   ``Conclusion``, ``References`` …
