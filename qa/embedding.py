@@ -77,17 +77,31 @@ def model_id(model: str) -> str:
     return DEFAULT_MODEL if model == DEFAULT_MODEL else str(resolve_model_path(model))
 
 
-class SentenceTransformerEmbedder:
+class _LocalModel:
+    """What both backends of a local sentence-transformers model share: its name in the
+    index manifest, and the cache folder of its ONNX export and common-word vectors."""
+
+    _model_name: str
+    _cache_dir: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return model_id(self._model_name)
+
+    def words_cache(self) -> Path:
+        """Where vectors of common English words for this model are cached."""
+        from qa.onnx_backend import model_cache_dir
+
+        return model_cache_dir(resolve_model_path(self._model_name), self._cache_dir)
+
+
+class SentenceTransformerEmbedder(_LocalModel):
     """A sentence-transformers model on the CPU, loaded lazily and offline."""
 
     def __init__(self, model: str = DEFAULT_MODEL) -> None:
         self._model_name = model
         self._model: Any = None
         self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return model_id(self._model_name)
 
     @property
     def dimension(self) -> int:
@@ -131,17 +145,11 @@ class SentenceTransformerEmbedder:
     def encode_query(self, texts: list[str]) -> np.ndarray:
         return self.encode(texts)
 
-    def words_cache(self) -> Path:
-        """Where vectors of common English words for this model are cached."""
-        from qa.onnx_backend import model_cache_dir
-
-        return model_cache_dir(resolve_model_path(self._model_name))
-
 
 BACKENDS = ("onnx", "onnx-int8", "torch")
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(_LocalModel):
     """The same model on ONNX Runtime, float32 (the same vectors as torch to 1e-6, about three
     times as fast for a question); with ``int8_queries`` questions use the int8 network (twice
     as fast again, cosine ≥ 0.99 to torch, but near-ties among lower excerpts can swap).
@@ -157,10 +165,6 @@ class OnnxEmbedder:
         self._int8_queries = int8_queries
         self._encoders: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return model_id(self._model_name)
 
     @property
     def dimension(self) -> int:
@@ -192,12 +196,6 @@ class OnnxEmbedder:
 
     def encode_query(self, texts: list[str]) -> np.ndarray:
         return self._load()[1 if self._int8_queries else 0].encode(texts)
-
-    def words_cache(self) -> Path:
-        """Where vectors of common English words for this model are cached."""
-        from qa.onnx_backend import model_cache_dir
-
-        return model_cache_dir(resolve_model_path(self._model_name), self._cache_dir)
 
 
 def make_embedder(model: str = DEFAULT_MODEL, backend: str = "onnx") -> Embedder:

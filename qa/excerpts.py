@@ -19,7 +19,7 @@ import numpy as np
 from qa.highlight import answer_span, clause_weight, typed_spans
 from qa.questions import Question
 from qa.records import BODY, Citation, Excerpt
-from qa.retrieval import Candidates
+from qa.retrieval import ALIAS_WEIGHT, Candidates
 from qa.store import StoredIndex
 
 FEATURES = (
@@ -75,6 +75,13 @@ def sentence_text(index: StoredIndex, row: int) -> str:
     return index.documents[int(s.doc[row])].text[int(s.start[row]) : int(s.end[row])]
 
 
+def window_span(index: StoredIndex, c: Candidates, first: int, size: int) -> tuple[int, int, int]:
+    """Document row, start and end of the window of ``size`` candidates from position ``first``."""
+    s = index.sentences
+    a, b = int(c.rows[first]), int(c.rows[first + size - 1])
+    return int(s.doc[a]), int(s.start[a]), int(s.end[b])
+
+
 def typed_candidates(index: StoredIndex, c: Candidates, question: Question) -> tuple[np.ndarray, np.ndarray]:
     """Per candidate: whether it holds an answer of the kind the question asks for, and the
     IDF-weighted share of the question's terms in the best clause holding one (an answer
@@ -84,9 +91,9 @@ def typed_candidates(index: StoredIndex, c: Candidates, question: Question) -> t
     if not question.labels:
         return typed, clause
     weights = dict(zip(question.terms, c.term_weights.tolist()))
-    for alias_group, (t, w) in zip(question.aliases, list(weights.items())):
-        for a in alias_group:
-            weights.setdefault(a, w * 0.5)
+    for group, w in zip(question.aliases, c.term_weights.tolist()):
+        for a in group:
+            weights.setdefault(a, w * ALIAS_WEIGHT)
     total = float(c.term_weights.sum()) or 1.0
     from qa.entities import LABEL_CODES
 
@@ -130,7 +137,7 @@ def windows(index: StoredIndex, c: Candidates, question: Question, vectors: np.n
         link[:-1] &= np.array([a == b for a, b in zip(sections[:-1], sections[1:])], dtype=bool)
     cut = np.zeros(n, dtype=bool)
     cut[:-1] = link[:-1] & c.leans_back[1:]
-    word_counts = np.array([len(sentence_text(index, int(r)).split()) for r in rows]) if n else np.zeros(0)
+    word_counts = np.array([len(sentence_text(index, int(r)).split()) for r in rows])
     member_vectors = vectors[rows]
     asks_kind = bool(question.labels)
     context = np.maximum(c.presence, c.context.astype(np.float32))
@@ -227,9 +234,8 @@ def select(index: StoredIndex, c: Candidates, win: Windows, relevance: np.ndarra
         k = int(np.argmax(np.where(open_, ranking, -np.inf)))
         first, size = int(win.first[k]), int(win.size[k])
         open_[k] = False
-        a, b = int(c.rows[first]), int(c.rows[first + size - 1])
-        text = index.documents[int(s.doc[a])].text[int(s.start[a]) : int(s.end[b])]
-        key = re.sub(r"\W+", " ", text).strip().lower()
+        doc, start, end = window_span(index, c, first, size)
+        key = re.sub(r"\W+", " ", index.documents[doc].text[start:end]).strip().lower()
         if key in seen_texts:
             continue
         seen_texts.add(key)
@@ -254,9 +260,9 @@ def excerpt(
     members = range(first, first + size)
     single = single or {}
     best = max(members, key=lambda m: (bool(win.typed[m]), single.get(m, 0.0), -m))
-    first_row, last_row, best_row = int(c.rows[first]), int(c.rows[members[-1]]), int(c.rows[best])
-    doc = index.documents[int(s.doc[best_row])]
-    start, end = int(s.start[first_row]), int(s.end[last_row])
+    first_row, best_row = int(c.rows[first]), int(c.rows[best])
+    doc_row, start, end = window_span(index, c, first, size)
+    doc = index.documents[doc_row]
     text = doc.text[start:end]
     b_start, b_end = int(s.start[best_row]) - start, int(s.end[best_row]) - start
     weights = {t: float(w) for t, w in zip(question.terms, c.term_weights)}

@@ -31,7 +31,7 @@ import numpy as np
 
 from qa.errors import QAError
 from qa.evaluation import is_hit, score_answers
-from qa.excerpts import FEATURES, excerpt, logistic, select, single_relevance
+from qa.excerpts import FEATURES, logistic, select, window_span
 from qa.records import Answer, Citation, Excerpt
 from qa.scoring import (
     ANSWERABLE_FEATURES,
@@ -59,7 +59,6 @@ class Sample:
     item: dict[str, Any]
     reading: Reading
     labels: np.ndarray  # per window: the window is a (minimal) answer
-    hits: np.ndarray  # per window: the window answers (it may hold a shorter answer)
 
     @property
     def answerable(self) -> bool:
@@ -80,24 +79,27 @@ def collect(service: QAService, items: list[dict[str, Any]], progress: Callable[
     """Read every question once and label its windows."""
     snapshot = service.loaded
     index = snapshot.index
-    s = index.sentences
     samples = []
     for n, item in enumerate(items):
         vector = service.embedder.encode_query([item["question"]])[0]
         reading = read(index, snapshot.retriever, item["question"], vector)
-        win, c = reading.windows, reading.candidates
+        win = reading.windows
         hit = np.zeros(len(win.first), dtype=bool)
         if item.get("answerable", True):
             for k, (first, size) in enumerate(zip(win.first, win.size)):
-                a, b = int(c.rows[first]), int(c.rows[first + size - 1])
-                doc = index.documents[int(s.doc[a])]
-                start, end = int(s.start[a]), int(s.end[b])
-                cite = Citation(doc.id, doc.meta.title, None, None, start, end)
-                hit[k] = is_hit(Excerpt(doc.text[start:end], (0, 0), 0.0, cite), item)
-        samples.append(Sample(item, reading, _minimal(win.first, win.size, hit), hit))
+                hit[k] = _window_hits(reading, int(first), int(size), item)
+        samples.append(Sample(item, reading, _minimal(win.first, win.size, hit)))
         if progress:
             progress(n + 1)
     return samples
+
+
+def _window_hits(reading: Reading, first: int, size: int, item: dict[str, Any]) -> bool:
+    """Whether the window passes the scorer's hit rule for ``item``."""
+    doc_row, start, end = window_span(reading.index, reading.candidates, first, size)
+    doc = reading.index.documents[doc_row]
+    cite = Citation(doc.id, doc.meta.title, None, None, start, end)
+    return is_hit(Excerpt(doc.text[start:end], (0, 0), 0.0, cite), item)
 
 
 def _minimal(first: np.ndarray, size: np.ndarray, hit: np.ndarray) -> np.ndarray:
@@ -153,13 +155,9 @@ def _pick_rows(samples: list[Sample], ranker: Linear) -> list[tuple[Sample, np.n
 
 
 def _pick_hits(sample: Sample, picks: list) -> list[bool]:
-    r = sample.reading
-    single = single_relevance(r.windows, np.zeros(len(r.windows.first)))
-    out = []
-    for p in picks:
-        e = excerpt(r.index, r.candidates, r.windows, p, r.question, 0.0, single)
-        out.append(sample.answerable and is_hit(e, sample.item))
-    return out
+    win = sample.reading.windows
+    return [sample.answerable and _window_hits(sample.reading, int(win.first[p.window]), int(win.size[p.window]),
+                                               sample.item) for p in picks]
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], c: float) -> Linear:

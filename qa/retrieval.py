@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from qa.lexical import STOPWORDS, terms, words
+from qa.embedding import Embedder
+from qa.lexical import STOPWORDS, stem, terms, words
 from qa.questions import Question
 from qa.records import BODY, Document
 from qa.store import StoredIndex, vectors_of
@@ -89,7 +90,8 @@ class Candidates:
 class Retriever:
     """Finds candidate sentences in one loaded index."""
 
-    def __init__(self, index: StoredIndex, word_vectors: WordVectors | None = None, embedder=None) -> None:
+    def __init__(self, index: StoredIndex, word_vectors: WordVectors | None = None,
+                 embedder: Embedder | None = None) -> None:
         self.index = index
         self.word_vectors = word_vectors
         self.embedder = embedder
@@ -98,8 +100,9 @@ class Retriever:
         docs = index.documents
         s, p = index.sentences, index.passages
         texts = [docs[d].text[a:b] for d, a, b in zip(s.doc, s.start, s.end)]
-        self.sentence_terms = [set(terms(t)) for t in texts]
-        self.sentence_words = [word_vectors.word_ids(t) for t in texts] if word_vectors else None
+        split = [words(t) for t in texts]  # once per sentence: terms and word vectors share it
+        self.sentence_terms = [{stem(w) for w in found if w not in STOPWORDS} for found in split]
+        self.sentence_words = [word_vectors.word_ids(found) for found in split] if word_vectors else None
         self.leans_back = np.array(
             [i > 0 and s.doc[i - 1] == s.doc[i] and bool(_ANAPHORIC.match(t)) for i, t in enumerate(texts)],
             dtype=bool,
@@ -188,7 +191,7 @@ class Retriever:
                 elif alias and not alias.isdisjoint(have):
                     presence[i, j] = ALIAS_WEIGHT
                 context[i, j] = t in around or (bool(alias) and not alias.isdisjoint(around))
-        if self.word_vectors is not None and self.sentence_words is not None and qterms:
+        if self.word_vectors is not None and self.sentence_words is not None and self.embedder is not None and qterms:
             qvecs = self.word_vectors.of(list(question.surface), self.embedder)
             soft = soft_presence(qvecs, self.word_vectors.vectors, [self.sentence_words[int(r)] for r in rows])
             soft = np.maximum(soft, (presence >= 1).astype(np.float32))

@@ -166,9 +166,12 @@ def load_model(path: Path = DEFAULT_MODEL_FILE) -> ScoringModel:
     return ScoringModel.from_json(text, str(path))
 
 
+_COLUMN = {name: i for i, name in enumerate(FEATURES)}  # window feature → its column
+
+
 def confidence_features(c: Candidates, win: Windows, relevance: np.ndarray, picks: list[Pick]) -> np.ndarray:
     """One row of ``CONFIDENCE_FEATURES`` per pick."""
-    col = {name: i for i, name in enumerate(FEATURES)}
+    col = _COLUMN
     mean, std = float(relevance.mean()), float(relevance.std()) + 1e-6
     total = float(c.term_weights.sum())
     unseen = float(c.term_weights[c.unseen].sum() / total) if total > 0 else 0.0
@@ -191,18 +194,18 @@ def confidence_features(c: Candidates, win: Windows, relevance: np.ndarray, pick
 
 def answerable_features(top: np.ndarray, c: Candidates, win: Windows, pick: Pick) -> np.ndarray:
     """``ANSWERABLE_FEATURES`` of a question from its best excerpt's confidence features."""
-    col = {name: i for i, name in enumerate(FEATURES)}
+    col = _COLUMN
     f = win.features[pick.window]
-    conf = dict(zip(CONFIDENCE_FEATURES, top[0]))
     first, size = int(win.first[pick.window]), int(win.size[pick.window])
     soft = np.clip(c.soft[first : first + size].max(axis=0), 0.0, 1.0) if len(c.term_weights) else np.zeros(0)
     focus = float(soft[c.focus].mean()) if c.focus.any() else 1.0
     total = float(c.term_weights.sum())
     best_anywhere = np.clip(c.soft.max(axis=0), 0.0, 1.0) if len(c) and total > 0 else np.ones(len(c.term_weights))
     unmatched = float((c.term_weights * (1.0 - best_anywhere)).sum() / total) if total > 0 else 0.0
-    row = [conf[n] for n in ANSWERABLE_FEATURES[:8]] + [
-        f[col["passage_cos"]], f[col["soft_coverage"]], focus, unmatched, f[col["kind_clause"]]]
-    return np.asarray(row, dtype=np.float64).reshape(1, -1)
+    known = dict(zip(CONFIDENCE_FEATURES, top[0]))
+    known.update(passage_cos=f[col["passage_cos"]], soft_coverage=f[col["soft_coverage"]], focus=focus,
+                 unmatched=unmatched, kind_clause=f[col["kind_clause"]])
+    return np.asarray([known[name] for name in ANSWERABLE_FEATURES], dtype=np.float64).reshape(1, -1)
 
 
 def _missing_max(c: Candidates, win: Windows, pick: Pick) -> tuple[float, float]:

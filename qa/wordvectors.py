@@ -25,14 +25,15 @@ from qa.lexical import STOPWORDS, words
 def content_words(text: str) -> list[str]:
     """Distinct lower-case content words of ``text``, in order.
 
-    >>> content_words("The sanctions on Iran's oil and the sanctions")
-    ['sanctions', 'iran', 'oil']
+    >>> content_words("The rivers of Peru's coast and the rivers")
+    ['rivers', 'peru', 'coast']
     """
-    seen: dict[str, None] = {}
-    for w in words(text):
-        if w not in STOPWORDS and not w.isdigit():
-            seen.setdefault(w, None)
-    return list(seen)
+    return distinct_content(words(text))
+
+
+def distinct_content(found: list[str]) -> list[str]:
+    """Distinct content words of an already split text (``qa.lexical.words``), in order."""
+    return list(dict.fromkeys(w for w in found if w not in STOPWORDS and not w.isdigit()))
 
 
 class WordVectors:
@@ -44,16 +45,9 @@ class WordVectors:
         self.ids = {w: i for i, w in enumerate(vocabulary)}
         self.general = general  # common English words, for question words the collection lacks
 
-    @classmethod
-    def build(cls, texts: list[str], embedder: Embedder) -> WordVectors:
-        """Embed every distinct content word of ``texts``."""
-        vocabulary = sorted({w for t in texts for w in content_words(t)})
-        vectors = embedder.encode(vocabulary) if vocabulary else np.zeros((0, embedder.dimension), np.float32)
-        return cls(vocabulary, vectors)
-
-    def word_ids(self, text: str) -> np.ndarray:
-        """Vocabulary ids of the content words of ``text`` (unknown words left out)."""
-        return np.array([self.ids[w] for w in content_words(text) if w in self.ids], dtype=np.int64)
+    def word_ids(self, found: list[str]) -> np.ndarray:
+        """Vocabulary ids of the content words of a split text (unknown words left out)."""
+        return np.array([self.ids[w] for w in distinct_content(found) if w in self.ids], dtype=np.int64)
 
     def of(self, question_words: list[str], embedder: Embedder) -> np.ndarray:
         """Vectors of question words: from the vocabulary, or embedded now."""
