@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     )
     cache_dir: Path | None = Field(None, description="Where the ONNX export is cached (default ~/.cache/qa).")
     web_dir: Path = Field(
-        Path(__file__).resolve().parent.parent / "web",
+        Path(__file__).resolve().parent / "webui",
         description="Templates and static files of the web UI.",
     )
     scoring_model: Path = Field(

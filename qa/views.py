@@ -2,7 +2,7 @@
 
 Pure functions, no web framework. Text is never turned into markup here: highlighting is a
 list of plain-text segments that the templates escape one by one, so a document's ``<script>``
-stays text. ``web/static/chat.js`` builds the same cards in the browser; keep the two in step.
+stays text. ``qa/webui/static/chat.js`` builds the same cards in the browser; keep the two in step.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The web face: HTML pages, static files and security headers. Templates live in ``web/``.
+"""The web face: HTML pages, static files and security headers. Templates and static
+files live in ``qa/webui/``, inside the package, so that any install has them.
 
 Every page is rendered by Jinja2 with autoescaping on; document text is never marked safe.
 The Content-Security-Policy allows scripts and styles from this server only: no inline

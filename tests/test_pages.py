@@ -106,7 +106,7 @@ def test_chat_page_weighs_under_100_kb(client: TestClient) -> None:
 
 
 def test_templates_never_mark_text_safe() -> None:
-    templates = (Path(__file__).parent.parent / "web" / "templates").glob("*.html")
+    templates = (Path(__file__).parent.parent / "qa" / "webui" / "templates").glob("*.html")
     for template in templates:
         source = template.read_text(encoding="utf-8")
         assert "|safe" not in source.replace(" ", "") and "autoescape false" not in source, template.name
