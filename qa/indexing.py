@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from qa.chunking import ChunkingParams, chunk_document
 from qa.corpus import SourceFile, read_document, scan_corpus
+from qa.derived import Derived, Ragged, Vocabulary, bm25_matrix, contexts, document_tokens, holders
 from qa.embedding import Embedder
 from qa.entities import LABEL_CODES, EntityTagger, SpacyTagger
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, UnreadableDocumentError
@@ -32,14 +33,18 @@ from qa.readers import SourceText
 from qa.records import Chunked, Document
 from qa.store import (
     BuildWriter,
+    Labels,
     Manifest,
+    Pages,
+    PassageTable,
+    SentenceTable,
     StoredIndex,
+    Tables,
     build_lock,
+    entity_columns,
     load_index,
     remove_leftovers,
-    vectors_of,
 )
-from qa.wordvectors import content_words
 
 EMBED_CHUNK = 128  # texts per encode call: a question waiting for the model waits at most one chunk
 KEPT = "kept the previously indexed version"
@@ -132,11 +137,10 @@ def build_index(
             dimension, fresh = _embed(entries, embedder, previous, progress)
             report.embedded_texts = sum(len(v) for v in fresh.values())
             entities = _tag(entries, tagger)
-            words = _vocabulary(entries, previous, embedder, dimension)
             report.embed_seconds = time.perf_counter() - embed_started
             writer = BuildWriter(index_dir)
             try:
-                _write(writer, entries, previous, fresh, entities, words, (embedder.name, tagger.name, dimension),
+                _write(writer, entries, previous, fresh, entities, embedder, (embedder.name, tagger.name, dimension),
                        params, report)
             except BaseException:
                 writer.abort()
@@ -292,40 +296,6 @@ def _embed(
     return vectors.shape[1], fresh
 
 
-def _vocabulary(
-    entries: list[_Entry], previous: StoredIndex | None, embedder: Embedder, dimension: int
-) -> tuple[list[str], np.ndarray]:
-    """Every content word of the new build's sentences with its vector; words the previous
-    build knew keep theirs, new ones are embedded. (Titles are left out, so that a metadata
-    edit embeds nothing; a passage's vector keeps the title it was embedded with.)"""
-    found: set[str] = set()
-    for e in entries:
-        text = e.document.text
-        if e.chunked is not None:
-            spans = [(s.start, s.end) for s in e.chunked.sentences]
-        else:
-            assert previous is not None and e.reused_row is not None
-            lo, hi = _rows_of(previous.sentences.doc, e.reused_row)
-            spans = [(int(previous.sentences.start[i]), int(previous.sentences.end[i])) for i in range(lo, hi)]
-        for a, b in spans:
-            found.update(content_words(text[a:b]))
-    vocabulary = sorted(found)
-    vectors = np.zeros((len(vocabulary), dimension), dtype=np.float32)
-    known = {w: i for i, w in enumerate(previous.vocabulary)} if previous else {}
-    old = vectors_of(previous.word_index) if previous else None
-    new = []
-    for i, w in enumerate(vocabulary):
-        if w in known and old is not None:
-            vectors[i] = old[known[w]]
-        else:
-            new.append(i)
-    for at in range(0, len(new), EMBED_CHUNK * 4):
-        part = new[at : at + EMBED_CHUNK * 4]
-        vectors[part] = embedder.encode([vocabulary[i] for i in part])
-        time.sleep(0.001)  # let a question waiting for the model take it
-    return vocabulary, vectors
-
-
 def _tag(entries: list[_Entry], tagger: EntityTagger) -> dict[str, list[tuple[int, int, int, int]]]:
     """Entities of the sentences of new or changed documents, per document id, as
     ``(sentence index in the document, start, end, label code)`` with document offsets."""
@@ -343,78 +313,95 @@ def _tag(entries: list[_Entry], tagger: EntityTagger) -> dict[str, list[tuple[in
     return found
 
 
+_SENTENCE_KEYS: tuple[str, ...] = ("doc", "start", "end", "section", "page", "role")
+_PASSAGE_KEYS: tuple[str, ...] = ("doc", "start", "end", "first", "last", "section", "page")
+_ENTITY_KEYS: tuple[str, ...] = ("sentence", "start", "end", "label")
+
+
+@dataclass
+class _Rows:
+    """The rows of a new build, gathered document by document, then joined."""
+
+    sentences: dict[str, list[np.ndarray]] = field(default_factory=lambda: {k: [] for k in _SENTENCE_KEYS})
+    passages: dict[str, list[np.ndarray]] = field(default_factory=lambda: {k: [] for k in _PASSAGE_KEYS})
+    entities: dict[str, list[np.ndarray]] = field(default_factory=lambda: {k: [] for k in _ENTITY_KEYS})
+    sentence_terms: list[Ragged] = field(default_factory=list)
+    passage_terms: list[Ragged] = field(default_factory=list)
+    sentence_words: list[Ragged] = field(default_factory=list)
+    leans_back: list[np.ndarray] = field(default_factory=list)
+    sentence_vectors: list[np.ndarray] = field(default_factory=list)
+    passage_vectors: list[np.ndarray] = field(default_factory=list)
+    n_sentences: int = 0
+    n_passages: int = 0
+
+    @staticmethod
+    def add(columns: dict[str, list[np.ndarray]], **values: Any) -> None:
+        for key, value in values.items():
+            columns[key].append(np.asarray(value))
+
+    @staticmethod
+    def joined(columns: dict[str, list[np.ndarray]], key: str, dtype: Any) -> np.ndarray:
+        parts = columns[key]
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+
 def _write(
     writer: BuildWriter,
     entries: list[_Entry],
     previous: StoredIndex | None,
     fresh: dict[str, np.ndarray],
     entities: dict[str, list[tuple[int, int, int, int]]],
-    words: tuple[list[str], np.ndarray],
+    embedder: Embedder,
     models: tuple[str, str, int],
     params: ChunkingParams,
     report: BuildReport,
 ) -> Manifest:
+    """Join the rows of every document (new ones tokenised, unchanged ones sliced from the
+    previous build), derive what retrieval needs, and commit the build."""
     model, tagger, dimension = models
-    sentence_rows: list[tuple] = []
-    passage_rows: list[tuple] = []
-    entity_rows: list[tuple] = []
-    sentence_vectors: list[np.ndarray] = []
-    passage_vectors: list[np.ndarray] = []
-    old_sv = vectors_of(previous.sentence_index) if previous else None
-    old_pv = vectors_of(previous.passage_index) if previous else None
+    rows = _Rows()
+    term_vocab = Vocabulary(previous.derived.terms if previous else [])
+    word_vocab = Vocabulary(previous.vocabulary if previous else [])
+    old_sections = previous.passages.section.names if previous else ()
+    section_ids: dict[str, int] = {name: i for i, name in enumerate(old_sections)}
     documents: dict[str, dict] = {}
     for row, entry in enumerate(entries):
         doc = entry.document
         writer.add_document(row, doc)
-        s_base, p_base = len(sentence_rows), len(passage_rows)
+        s_base, p_base = rows.n_sentences, rows.n_passages
         if entry.chunked is not None:
-            sentences, passages = entry.chunked.sentences, entry.chunked.passages
-            sentence_rows += [
-                (s_base + i, row, s.start, s.end, s.section, s.page, s.role) for i, s in enumerate(sentences)
-            ]
-            entity_rows += [(s_base + i, a, b, label) for i, a, b, label in entities[doc.id]]
-            passage_rows += [
-                (p_base + i, row, p.start, p.end, s_base + p.first, s_base + p.last, p.section, p.page)
-                for i, p in enumerate(passages)
-            ]
-            vecs = fresh[doc.id]
-            sentence_vectors.append(vecs[: len(sentences)])
-            passage_vectors.append(vecs[len(sentences) :])
+            _add_new(rows, row, entry, fresh[doc.id], entities[doc.id], term_vocab, word_vocab, section_ids)
         else:
-            assert previous is not None and old_sv is not None and old_pv is not None
-            s_lo, s_hi = _rows_of(previous.sentences.doc, entry.reused_row)
-            p_lo, p_hi = _rows_of(previous.passages.doc, entry.reused_row)
-            old_s, old_p, old_e = previous.sentences, previous.passages, previous.entities
-            assert old_p.first is not None and old_p.last is not None and old_s.role is not None
-            shift = s_base - s_lo
-            sentence_rows += [
-                (s_base + i - s_lo, row, int(old_s.start[i]), int(old_s.end[i]), old_s.section[i], old_s.page[i],
-                 int(old_s.role[i]))
-                for i in range(s_lo, s_hi)
-            ]
-            e_lo, e_hi = int(old_e.ptr[s_lo]), int(old_e.ptr[s_hi])
-            entity_rows += [
-                (int(old_e.sentence[k]) + shift, int(old_e.start[k]), int(old_e.end[k]), int(old_e.label[k]))
-                for k in range(e_lo, e_hi)
-            ]
-            passage_rows += [
-                (p_base + i - p_lo, row, int(old_p.start[i]), int(old_p.end[i]), int(old_p.first[i]) + shift,
-                 int(old_p.last[i]) + shift, old_p.section[i], old_p.page[i])
-                for i in range(p_lo, p_hi)
-            ]
-            sentence_vectors.append(old_sv[s_lo:s_hi])
-            passage_vectors.append(old_pv[p_lo:p_hi])
+            assert previous is not None and entry.reused_row is not None
+            _add_reused(rows, row, previous, entry.reused_row)
         documents[doc.id] = {
             "sha256": doc.sha256,
             "title": doc.meta.title,
-            "sentences": len(sentence_rows) - s_base,
-            "passages": len(passage_rows) - p_base,
+            "sentences": rows.n_sentences - s_base,
+            "passages": rows.n_passages - p_base,
             "source": entry.source_hints,
         }
-    writer.add_rows("sentences", sentence_rows)
-    writer.add_rows("passages", passage_rows)
-    writer.add_rows("entities", entity_rows)
-    report.documents, report.sentences, report.passages = len(entries), len(sentence_rows), len(passage_rows)
+    terms, (sentence_terms, passage_terms) = term_vocab.merge(rows.sentence_terms, rows.passage_terms)
+    vocabulary, (sentence_words,) = word_vocab.merge(rows.sentence_words)
+    tables = _tables(rows, section_ids)
+    context_rows, sentence_context = contexts(tables.sentences.doc, tables.sentences.section.ids, tables.sections,
+                                              [e.document.meta.title for e in entries], terms)
+    passage_bm25, passage_df = bm25_matrix(passage_terms, len(terms))
+    sentence_bm25, _ = bm25_matrix(sentence_terms, len(terms))
+    derived = Derived(
+        terms=terms,
+        sentence_terms=sentence_terms,
+        passage_terms=passage_terms,
+        sentence_words=sentence_words,
+        contexts=context_rows,
+        sentence_context=sentence_context,
+        leans_back=np.concatenate(rows.leans_back) if rows.leans_back else np.zeros(0, dtype=bool),
+        holders=holders(tables.passages.first, tables.passages.last, len(tables.sentences)),
+        passage_df=passage_df.astype(np.int32),
+        passage_bm25=passage_bm25,
+        sentence_bm25=sentence_bm25,
+    )
+    report.documents, report.sentences, report.passages = len(entries), rows.n_sentences, rows.n_passages
     manifest = Manifest(
         model=model,
         dimension=dimension,
@@ -422,17 +409,117 @@ def _write(
         tagger=tagger,
         documents=documents,
         skipped=dict(report.skipped),
-        counts={"documents": len(entries), "sentences": len(sentence_rows), "passages": len(passage_rows)},
+        counts={"documents": len(entries), "sentences": rows.n_sentences, "passages": rows.n_passages},
         created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     empty = np.zeros((0, dimension), dtype=np.float32)
-    writer.commit(
-        manifest,
-        np.concatenate(sentence_vectors) if sentence_vectors else empty,
-        np.concatenate(passage_vectors) if passage_vectors else empty,
-        *words,
-    )
-    return manifest
+    vectors = {
+        "sentences": np.concatenate(rows.sentence_vectors) if rows.sentence_vectors else empty,
+        "passages": np.concatenate(rows.passage_vectors) if rows.passage_vectors else empty,
+        "words": _word_vectors(vocabulary, previous, embedder, dimension),
+    }
+    return writer.commit(manifest, tables, derived, vectors, vocabulary, previous.path if previous else None)
+
+
+def _add_new(rows: _Rows, row: int, entry: _Entry, vectors: np.ndarray, entities: list[tuple[int, int, int, int]],
+             term_vocab: Vocabulary, word_vocab: Vocabulary, section_ids: dict[str, int]) -> None:
+    """Rows of a new or changed document, tokenised now."""
+    assert entry.chunked is not None
+    sentences, passages = entry.chunked.sentences, entry.chunked.passages
+    s_base = rows.n_sentences
+
+    def section(name: str | None) -> int:
+        return -1 if name is None else section_ids.setdefault(name, len(section_ids))
+
+    rows.add(rows.sentences, doc=np.full(len(sentences), row), start=[s.start for s in sentences],
+             end=[s.end for s in sentences], section=[section(s.section) for s in sentences],
+             page=[s.page or 0 for s in sentences], role=[s.role for s in sentences])
+    rows.add(rows.passages, doc=np.full(len(passages), row), start=[p.start for p in passages],
+             end=[p.end for p in passages], first=[s_base + p.first for p in passages],
+             last=[s_base + p.last for p in passages], section=[section(p.section) for p in passages],
+             page=[p.page or 0 for p in passages])
+    found = np.asarray(entities, dtype=np.int64).reshape(-1, 4)
+    rows.add(rows.entities, sentence=found[:, 0] + s_base, start=found[:, 1], end=found[:, 2], label=found[:, 3])
+    tokens = document_tokens(entry.document.text, [(s.start, s.end) for s in sentences],
+                             [(p.start, p.end) for p in passages])
+    rows.sentence_terms.append(term_vocab.add(tokens.sentence_terms))
+    rows.passage_terms.append(term_vocab.add(tokens.passage_terms))
+    rows.sentence_words.append(word_vocab.add(tokens.sentence_words))
+    rows.leans_back.append(tokens.leans_back)
+    rows.sentence_vectors.append(vectors[: len(sentences)])
+    rows.passage_vectors.append(vectors[len(sentences) :])
+    rows.n_sentences += len(sentences)
+    rows.n_passages += len(passages)
+
+
+def _add_reused(rows: _Rows, row: int, previous: StoredIndex, old_row: int) -> None:
+    """Rows of an unchanged document, sliced from the previous build (its ids are those of
+    the previous build's vocabularies and section names, which the new ones extend)."""
+    s_lo, s_hi = _rows_of(previous.sentences.doc, old_row)
+    p_lo, p_hi = _rows_of(previous.passages.doc, old_row)
+    old_s, old_p, old_e, old_d = previous.sentences, previous.passages, previous.entities, previous.derived
+    shift = rows.n_sentences - s_lo
+    rows.add(rows.sentences, doc=np.full(s_hi - s_lo, row), start=old_s.start[s_lo:s_hi], end=old_s.end[s_lo:s_hi],
+             section=old_s.section.ids[s_lo:s_hi], page=old_s.page.numbers[s_lo:s_hi], role=old_s.role[s_lo:s_hi])
+    rows.add(rows.passages, doc=np.full(p_hi - p_lo, row), start=old_p.start[p_lo:p_hi], end=old_p.end[p_lo:p_hi],
+             first=old_p.first[p_lo:p_hi] + shift, last=old_p.last[p_lo:p_hi] + shift,
+             section=old_p.section.ids[p_lo:p_hi], page=old_p.page.numbers[p_lo:p_hi])
+    e_lo, e_hi = int(old_e.ptr[s_lo]), int(old_e.ptr[s_hi])
+    rows.add(rows.entities, sentence=old_e.sentence[e_lo:e_hi] + shift, start=old_e.start[e_lo:e_hi],
+             end=old_e.end[e_lo:e_hi], label=old_e.label[e_lo:e_hi])
+    rows.sentence_terms.append(old_d.sentence_terms.slice(s_lo, s_hi))
+    rows.passage_terms.append(old_d.passage_terms.slice(p_lo, p_hi))
+    rows.sentence_words.append(old_d.sentence_words.slice(s_lo, s_hi))
+    rows.leans_back.append(old_d.leans_back[s_lo:s_hi])
+    rows.sentence_vectors.append(previous.sentence_vectors[s_lo:s_hi])
+    rows.passage_vectors.append(previous.passage_vectors[p_lo:p_hi])
+    rows.n_sentences += s_hi - s_lo
+    rows.n_passages += p_hi - p_lo
+
+
+def _tables(rows: _Rows, section_ids: dict[str, int]) -> Tables:
+    """The joined tables, with section names cut down to those some row uses."""
+    s, p, e = rows.sentences, rows.passages, rows.entities
+    s_section, p_section = rows.joined(s, "section", np.int32), rows.joined(p, "section", np.int32)
+    names = np.asarray(list(section_ids), dtype=object)
+    used = np.unique(np.concatenate([s_section, p_section]))
+    used = used[used >= 0]
+    mapping = np.full(len(names) + 1, -1, dtype=np.int32)  # the last slot maps -1 to -1
+    mapping[used] = np.arange(len(used), dtype=np.int32)
+    sections = tuple(str(n) for n in names[used]) if len(used) else ()
+    sentences = SentenceTable(
+        doc=rows.joined(s, "doc", np.int32), start=rows.joined(s, "start", np.int64),
+        end=rows.joined(s, "end", np.int64), section=Labels(mapping[s_section], sections),
+        page=Pages(rows.joined(s, "page", np.int32)), role=rows.joined(s, "role", np.int8))
+    passages = PassageTable(
+        doc=rows.joined(p, "doc", np.int32), start=rows.joined(p, "start", np.int64),
+        end=rows.joined(p, "end", np.int64), first=rows.joined(p, "first", np.int64),
+        last=rows.joined(p, "last", np.int64), section=Labels(mapping[p_section], sections),
+        page=Pages(rows.joined(p, "page", np.int32)))
+    entities = entity_columns(rows.joined(e, "sentence", np.int64), rows.joined(e, "start", np.int64),
+                              rows.joined(e, "end", np.int64), rows.joined(e, "label", np.int8), len(sentences))
+    return Tables(sentences, passages, entities, sections)
+
+
+def _word_vectors(vocabulary: list[str], previous: StoredIndex | None, embedder: Embedder,
+                  dimension: int) -> np.ndarray:
+    """A vector per vocabulary word: the previous build's where it had the word, else
+    embedded now. (Titles are left out of the vocabulary, so that a metadata edit embeds
+    nothing; a passage's vector keeps the title it was embedded with.)"""
+    vectors = np.zeros((len(vocabulary), dimension), dtype=np.float32)
+    known = {w: i for i, w in enumerate(previous.vocabulary)} if previous else {}
+    old = previous.word_vectors if previous else None
+    new = []
+    for i, w in enumerate(vocabulary):
+        if w in known and old is not None:
+            vectors[i] = old[known[w]]
+        else:
+            new.append(i)
+    for at in range(0, len(new), EMBED_CHUNK * 4):
+        part = new[at : at + EMBED_CHUNK * 4]
+        vectors[part] = embedder.encode([vocabulary[i] for i in part])
+        time.sleep(0.001)  # let a question waiting for the model take it
+    return vectors
 
 
 def _rows_of(doc_column: np.ndarray, doc_row: int | None) -> tuple[int, int]:

@@ -17,18 +17,16 @@ import math
 import re
 from dataclasses import dataclass
 
-import bm25s
 import numpy as np
 
+from qa.derived import Ragged
 from qa.embedding import Embedder
-from qa.lexical import STOPWORDS, stem, terms, words
+from qa.lexical import STOPWORDS, words
 from qa.questions import Question
 from qa.records import BODY, Document
-from qa.store import StoredIndex, vectors_of
+from qa.store import StoredIndex
 from qa.wordvectors import WordVectors, soft_presence
 
-# A sentence opening with one of these leans on the sentence before it.
-_ANAPHORIC = re.compile(r"^(?:This|These|That|Those|Such|It|They|Its|Their)\b")
 DENSE_PASSAGES = 24
 DENSE_SENTENCES = 48
 LEXICAL_PASSAGES = 24
@@ -88,53 +86,36 @@ class Candidates:
 
 
 class Retriever:
-    """Finds candidate sentences in one loaded index."""
+    """Finds candidate sentences in one loaded index.
+
+    Everything per sentence was derived when the index was built (``qa.derived``); making
+    a retriever touches only per-document metadata."""
 
     def __init__(self, index: StoredIndex, word_vectors: WordVectors | None = None,
                  embedder: Embedder | None = None) -> None:
         self.index = index
         self.word_vectors = word_vectors
         self.embedder = embedder
-        self.sentence_vectors = vectors_of(index.sentence_index)
-        self.passage_vectors = vectors_of(index.passage_index)
+        self.sentence_vectors = index.sentence_vectors
+        self.passage_vectors = index.passage_vectors
+        d = index.derived
+        self.derived = d
+        self.term_ids = {t: i for i, t in enumerate(d.terms)}
+        self._n = max(1, len(index.passages))
+        self.passage_bm25 = d.passage_bm25.scorer()
+        self.sentence_bm25 = d.sentence_bm25.scorer()
         docs = index.documents
-        s, p = index.sentences, index.passages
-        texts = [docs[d].text[a:b] for d, a, b in zip(s.doc, s.start, s.end)]
-        split = [words(t) for t in texts]  # once per sentence: terms and word vectors share it
-        self.sentence_terms = [{stem(w) for w in found if w not in STOPWORDS} for found in split]
-        self.sentence_words = [word_vectors.word_ids(found) for found in split] if word_vectors else None
-        self.leans_back = np.array(
-            [i > 0 and s.doc[i - 1] == s.doc[i] and bool(_ANAPHORIC.match(t)) for i, t in enumerate(texts)],
-            dtype=bool,
-        )
-        section_terms: dict[str | None, frozenset[str]] = {}
-        title_terms = [frozenset(terms(doc.meta.title)) for doc in docs]
-        self.context_terms = []
-        for d, section in zip(s.doc, s.section):
-            if section not in section_terms:
-                section_terms[section] = frozenset(terms(section or ""))
-            self.context_terms.append(section_terms[section] | title_terms[int(d)])
-        passage_tokens = [terms(docs[d].text[a:b]) for d, a, b in zip(p.doc, p.start, p.end)]
-        self._df: dict[str, int] = {}
-        for tokens in passage_tokens:
-            for t in set(tokens):
-                self._df[t] = self._df.get(t, 0) + 1
-        self._n = max(1, len(passage_tokens))
-        self.passage_bm25 = bm25s.BM25()
-        if passage_tokens:
-            self.passage_bm25.index([t or [""] for t in passage_tokens], show_progress=False)
-        self.sentence_bm25 = bm25s.BM25()
-        if texts:
-            self.sentence_bm25.index([sorted(t) or [""] for t in self.sentence_terms], show_progress=False)
         self.descriptors = [_descriptor_words(doc) for doc in docs]
         self._surnames = {name for doc in docs for name in _surnames(doc)}
         self.kind_words = frozenset(w for doc in docs for w in words(doc.meta.kind or "") if w not in STOPWORDS)
-        self.holders = _holders(index)
-        self.body = (s.role == BODY) if s.role is not None else np.ones(len(s), dtype=bool)
+        self.holders = d.holders
+        self.leans_back = d.leans_back
+        self.body = index.sentences.role == BODY
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a term over passages (unseen terms weigh most)."""
-        df = self._df.get(term, 0)
+        i = self.term_ids.get(term)
+        df = int(self.derived.passage_df[i]) if i is not None else 0
         return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
 
     def candidates(self, question: Question, query_vector: np.ndarray) -> Candidates:
@@ -145,6 +126,7 @@ class Retriever:
         q = query_vector.reshape(1, -1).astype(np.float32)
         qterms = list(question.terms)
         lexical_query = qterms + sorted({a for group in question.aliases for a in group} - set(qterms))
+        lexical_ids = [self.term_ids[t] for t in lexical_query if t in self.term_ids]
 
         rows_set: set[int] = set()
         _, hits = self.index.sentence_index.search(q, min(DENSE_SENTENCES, n_sentences))
@@ -154,23 +136,22 @@ class Retriever:
         sentence_bm25 = np.zeros(n_sentences, dtype=np.float32)
         passage_bm25 = np.zeros(n_passages, dtype=np.float32)
         lexical_passages: list[int] = []
-        if lexical_query:
-            sentence_bm25 = self.sentence_bm25.get_scores(lexical_query).astype(np.float32)
+        if lexical_ids:
+            sentence_bm25 = self.sentence_bm25.get_scores_from_ids(lexical_ids).astype(np.float32)
             rows_set.update(_top_positive(sentence_bm25, LEXICAL_SENTENCES))
-            passage_bm25 = self.passage_bm25.get_scores(lexical_query).astype(np.float32)
+            passage_bm25 = self.passage_bm25.get_scores_from_ids(lexical_ids).astype(np.float32)
             lexical_passages = _top_positive(passage_bm25, LEXICAL_PASSAGES)
         fused = np.zeros(n_passages, dtype=np.float32)
         for ranking in (dense_passages, lexical_passages):
             for rank, p in enumerate(ranking):
                 fused[p] += 1.0 / (RRF_K + rank + 1)
         first, last = self.index.passages.first, self.index.passages.last
-        assert first is not None and last is not None
         for p in _top_positive(fused, FUSED_PASSAGES):
             rows_set.update(range(int(first[p]), int(last[p]) + 1))
         # Neighbours too, so that an excerpt can take in the sentences before or after.
-        for row in list(rows_set):
-            rows_set.update(r for r in (row - 2, row - 1, row + 1, row + 2) if 0 <= r < n_sentences)
-        rows = np.fromiter(sorted(rows_set), dtype=np.int64)
+        found = np.fromiter(rows_set, dtype=np.int64)
+        near = (found[:, None] + np.arange(-2, 3)[None, :]).ravel()
+        rows = np.unique(near[(near >= 0) & (near < n_sentences)])
         if not question.about_document:
             rows = rows[self.body[rows]]  # structure gives citations, not answers
 
@@ -181,19 +162,16 @@ class Retriever:
         passage_cos = np.where(held, self.passage_vectors[safe] @ qv, -1.0).max(axis=1)
         best_passage_bm25 = np.where(held, passage_bm25[safe], 0.0).max(axis=1)
         best_fused = np.where(held, fused[safe], 0.0).max(axis=1)
-        presence = np.zeros((len(rows), len(qterms)), dtype=np.float32)
-        context = np.zeros((len(rows), len(qterms)), dtype=bool)
-        for i, r in enumerate(rows):
-            have, around = self.sentence_terms[int(r)], self.context_terms[int(r)]
-            for j, (t, alias) in enumerate(zip(qterms, question.aliases)):
-                if t in have:
-                    presence[i, j] = 1.0
-                elif alias and not alias.isdisjoint(have):
-                    presence[i, j] = ALIAS_WEIGHT
-                context[i, j] = t in around or (bool(alias) and not alias.isdisjoint(around))
-        if self.word_vectors is not None and self.sentence_words is not None and self.embedder is not None and qterms:
+        own = [self.term_ids.get(t, -1) for t in qterms]
+        aliases = [[self.term_ids[a] for a in alias if a in self.term_ids] for alias in question.aliases]
+        d = self.derived
+        has_term, has_alias = _matches(d.sentence_terms, rows, own, aliases)
+        presence = np.where(has_term, 1.0, np.where(has_alias, ALIAS_WEIGHT, 0.0)).astype(np.float32)
+        in_term, in_alias = _matches(d.contexts, d.sentence_context[rows], own, aliases)
+        context = in_term | in_alias
+        if self.word_vectors is not None and self.embedder is not None and qterms:
             qvecs = self.word_vectors.of(list(question.surface), self.embedder)
-            soft = soft_presence(qvecs, self.word_vectors.vectors, [self.sentence_words[int(r)] for r in rows])
+            soft = soft_presence(qvecs, self.word_vectors.vectors, d.sentence_words.padded(rows))
             soft = np.maximum(soft, (presence >= 1).astype(np.float32))
         else:
             soft = presence.copy()
@@ -211,10 +189,10 @@ class Retriever:
             context=context,
             focus=np.array([t in question.focus for t in qterms], dtype=bool),
             term_weights=np.array([self.idf(t) for t in qterms], dtype=np.float32),
-            unseen=np.array([t not in self._df for t in qterms], dtype=bool),
+            unseen=np.array([i < 0 or d.passage_df[i] == 0 for i in own], dtype=bool),
             mentioned=np.isin(self.index.sentences.doc[rows], self._mentioned(question.text)),
             leans_back=self.leans_back[rows],
-            role=self.index.sentences.role[rows] if self.index.sentences.role is not None else np.zeros(len(rows)),
+            role=self.index.sentences.role[rows],
         )
 
     def _mentioned(self, question: str) -> list[int]:
@@ -241,19 +219,19 @@ def _top_positive(scores: np.ndarray, k: int) -> list[int]:
     return [int(i) for i in top if scores[i] > 0]
 
 
-def _holders(index: StoredIndex) -> np.ndarray:
-    """For each sentence row, the passages holding it, padded with -1: shape (sentences, h)."""
-    p = index.passages
-    assert p.first is not None and p.last is not None
-    lists: list[list[int]] = [[] for _ in range(len(index.sentences))]
-    for row, (first, last) in enumerate(zip(p.first, p.last)):
-        for sentence in range(int(first), int(last) + 1):
-            lists[sentence].append(row)
-    width = max((len(h) for h in lists), default=1) or 1
-    out = np.full((len(lists), width), -1, dtype=np.int64)
-    for i, h in enumerate(lists):
-        out[i, : len(h)] = h
-    return out
+def _matches(table: Ragged, rows: np.ndarray, own: list[int], aliases: list[list[int]]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Per (row, question term): whether the row of ``table`` holds the term (id in ``own``,
+    -1 when the collection lacks it), and whether it holds one of the term's aliases."""
+    values, owner = table.gather(rows)
+    has_term = np.zeros((len(rows), len(own)), dtype=bool)
+    has_alias = np.zeros((len(rows), len(own)), dtype=bool)
+    for j, (term, alias) in enumerate(zip(own, aliases)):
+        if term >= 0:
+            has_term[owner[values == term], j] = True
+        if alias:
+            has_alias[owner[np.isin(values, alias)], j] = True
+    return has_term, has_alias
 
 
 def _descriptor_words(doc: Document) -> set[str]:

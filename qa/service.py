@@ -21,7 +21,7 @@ from qa.questions import Question, analyse
 from qa.records import Answer, Document, Excerpt
 from qa.retrieval import Candidates, Retriever
 from qa.scoring import ScoringModel, load_model
-from qa.store import CURRENT_FILE, StoredIndex, load_index, vectors_of
+from qa.store import CURRENT_FILE, StoredIndex, load_index
 from qa.wordvectors import WordVectors, general_words
 
 MAX_QUESTION_CHARS = 1000
@@ -84,7 +84,7 @@ class QAService:
         """Load the live index now; raises the domain error if there is none or it is bad."""
         with self._reload_lock:
             index = load_index(self.index_dir, self.embedder.name)
-            words = WordVectors(index.vocabulary, vectors_of(index.word_index), self._general_words())
+            words = WordVectors(index.vocabulary, index.word_vectors, self._general_words())
             self._loaded = _Loaded(index, Retriever(index, words, self.embedder), index.path.name)
             self.last_error = None
 

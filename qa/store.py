@@ -7,10 +7,17 @@ Layout of the index directory::
       .lock                   held while a build runs
       build-<time>-<id>/
         manifest.json         format version, model, dimension, parameters, per-document hashes
-        records.sqlite        documents (with their text), sentences, passages and entities
-        sentences.faiss       one vector per sentence row
-        passages.faiss        one vector per passage row
-        words.faiss           one vector per word of the vocabulary (the ``words`` table)
+        records.sqlite        documents (with their text) and the word vocabulary
+        arrays/               sentence, passage and entity tables as NumPy columns, and what
+                              retrieval derives from them (``qa.derived``): ``*.npy``, ``*.json``
+        sentences.npy         one unit vector per sentence row (float32)
+        passages.npy          one unit vector per passage row
+        words.npy             one unit vector per word of the vocabulary
+        sentences.faiss       the approximate search index, for large collections only
+        passages.faiss        (``qa.ann``); small ones are searched exactly
+
+Everything is computed by ``qa index``; loading memory-maps the arrays (several server
+processes share one copy in the page cache) and does no per-sentence Python work.
 
 A build is written into a new ``build-…`` directory and becomes live when ``CURRENT`` is
 replaced (``os.replace`` is atomic), so a crash mid-build leaves the previous index intact
@@ -30,40 +37,31 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from qa import ann
+from qa.derived import Bm25Matrix, Derived, Ragged
 from qa.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.records import Document, DocumentMeta
-from qa.threads import faiss_module
 
 log = logging.getLogger("qa")
 
 FORMAT = "qa-index"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
+ARRAYS = "arrays"
 
 SCHEMA = """
 CREATE TABLE documents (
     row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT NOT NULL, authors TEXT NOT NULL,
     date TEXT, url TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL, page_starts TEXT NOT NULL, kind TEXT
 );
-CREATE TABLE sentences (
-    row INTEGER PRIMARY KEY, doc INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    section TEXT, page INTEGER, role INTEGER NOT NULL
-);
 CREATE TABLE words (row INTEGER PRIMARY KEY, word TEXT UNIQUE NOT NULL);
-CREATE TABLE entities (
-    sentence INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, label INTEGER NOT NULL
-);
-CREATE TABLE passages (
-    row INTEGER PRIMARY KEY, doc INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    first INTEGER NOT NULL, last INTEGER NOT NULL, section TEXT, page INTEGER
-);
 """
 
 
@@ -78,6 +76,7 @@ class Manifest:
     tagger: str = ""  # the entity tagger and its version
     skipped: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    search: dict[str, Any] = field(default_factory=dict)  # how vectors are searched (qa.ann)
     created: str = ""
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
@@ -96,24 +95,72 @@ class Manifest:
             raise IndexCorruptError(f"manifest.json is unreadable ({exc})") from exc
 
 
-@dataclass
-class Columns:
-    """Sentence or passage records as parallel columns, row i = FAISS vector i."""
+@dataclass(frozen=True)
+class Labels:
+    """Optional strings per row, stored as ids into a table of names (-1: none)."""
+
+    ids: np.ndarray
+    names: tuple[str, ...]
+
+    def __getitem__(self, row: int) -> str | None:
+        i = int(self.ids[row])
+        return self.names[i] if i >= 0 else None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def tolist(self) -> list[str | None]:
+        """Every row's string."""
+        return [self.names[i] if i >= 0 else None for i in self.ids.tolist()]
+
+
+@dataclass(frozen=True)
+class Pages:
+    """Optional page numbers per row (0: none)."""
+
+    numbers: np.ndarray
+
+    def __getitem__(self, row: int) -> int | None:
+        n = int(self.numbers[row])
+        return n or None
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+
+@dataclass(frozen=True)
+class SentenceTable:
+    """Sentence records as columns; row i is vector i of ``sentences.npy``."""
 
     doc: np.ndarray
     start: np.ndarray
     end: np.ndarray
-    section: list[str | None]
-    page: list[int | None]
-    first: np.ndarray | None = None  # passages only: first/last sentence row (inclusive)
-    last: np.ndarray | None = None
-    role: np.ndarray | None = None  # sentences only: BODY, FURNITURE or FRONT (qa.records)
+    section: Labels
+    page: Pages
+    role: np.ndarray  # BODY, FURNITURE or FRONT (qa.records)
 
     def __len__(self) -> int:
         return len(self.doc)
 
 
-@dataclass
+@dataclass(frozen=True)
+class PassageTable:
+    """Passage records as columns; row i is vector i of ``passages.npy``. A passage holds
+    the sentence rows ``first`` to ``last`` (inclusive)."""
+
+    doc: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    section: Labels
+    page: Pages
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+
+@dataclass(frozen=True)
 class EntityColumns:
     """Entity spans as parallel columns sorted by sentence; those of sentence ``i`` are rows
     ``ptr[i]:ptr[i + 1]``. Offsets are into the document text; ``label`` codes index
@@ -130,21 +177,43 @@ class EntityColumns:
         return range(int(self.ptr[sentence]), int(self.ptr[sentence + 1]))
 
 
+def entity_columns(sentence: np.ndarray, start: np.ndarray, end: np.ndarray, label: np.ndarray,
+                   n_sentences: int) -> EntityColumns:
+    """Entity columns (already sorted by sentence) with their per-sentence pointer."""
+    sentence = np.asarray(sentence, dtype=np.int64)
+    return EntityColumns(sentence, np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64),
+                         np.asarray(label, dtype=np.int8),
+                         np.searchsorted(sentence, np.arange(n_sentences + 1), side="left").astype(np.int64))
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The records of a build besides the documents."""
+
+    sentences: SentenceTable
+    passages: PassageTable
+    entities: EntityColumns
+    sections: tuple[str, ...]  # the names both tables' ``section`` ids index
+
+
 @dataclass
 class StoredIndex:
-    """A loaded build: manifest, records and FAISS indexes."""
+    """A loaded build: manifest, records, derived arrays, vectors and search indexes."""
 
     path: Path
     manifest: Manifest
     documents: list[Document]
     doc_rows: dict[str, int]
-    sentences: Columns
-    passages: Columns
+    sentences: SentenceTable
+    passages: PassageTable
     entities: EntityColumns
     vocabulary: list[str]
+    derived: Derived
+    sentence_vectors: np.ndarray
+    passage_vectors: np.ndarray
+    word_vectors: np.ndarray
     sentence_index: Any
     passage_index: Any
-    word_index: Any
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -194,8 +263,6 @@ def check_compatible(manifest: Manifest, model: str, index_dir: Path) -> None:
 
 def load_index(index_dir: Path, model: str) -> StoredIndex:
     """Load the live build, checking that it was built with ``model``."""
-    faiss = faiss_module()
-
     build = current_build(index_dir)
     manifest = read_manifest(build)
     check_compatible(manifest, model, index_dir)
@@ -204,53 +271,116 @@ def load_index(index_dir: Path, model: str) -> StoredIndex:
             documents = [_document(row) for row in db.execute(
                 "SELECT id, title, authors, date, url, sha256, text, page_starts, kind FROM documents ORDER BY row"
             )]
-            sentences = _columns(db.execute(
-                'SELECT doc, start, "end", section, page, role FROM sentences ORDER BY row').fetchall(), False)
-            passages = _columns(db.execute(
-                'SELECT doc, start, "end", section, page, first, last FROM passages ORDER BY row').fetchall(), True)
-            entities = _entities(db.execute(
-                'SELECT sentence, start, "end", label FROM entities ORDER BY sentence, start').fetchall(),
-                len(sentences))
             vocabulary = [w for (w,) in db.execute("SELECT word FROM words ORDER BY row")]
-        sentence_index = faiss.read_index(str(build / "sentences.faiss"))
-        passage_index = faiss.read_index(str(build / "passages.faiss"))
-        word_index = faiss.read_index(str(build / "words.faiss"))
-    except (sqlite3.Error, RuntimeError, ValueError, json.JSONDecodeError) as exc:
+        tables = read_tables(build / ARRAYS)
+        derived = read_derived(build / ARRAYS)
+        vectors = {name: _load(build / f"{name}.npy") for name in ("sentences", "passages", "words")}
+        searchers = {name: ann.open_index(build, name, vectors[name], manifest.search.get(name, {}))
+                     for name in ("sentences", "passages")}
+    except (sqlite3.Error, RuntimeError, ValueError, OSError, KeyError, json.JSONDecodeError) as exc:
         raise IndexCorruptError(f"the index in {build} is damaged ({exc}); {rebuild_hint(index_dir)}") from exc
-    if (sentence_index.ntotal != len(sentences) or passage_index.ntotal != len(passages)
-            or word_index.ntotal != len(vocabulary)):
+    n_sentences, n_passages = len(tables.sentences), len(tables.passages)
+    if (len(vectors["sentences"]) != n_sentences or len(vectors["passages"]) != n_passages
+            or len(vectors["words"]) != len(vocabulary) or len(derived.sentence_terms) != n_sentences
+            or len(derived.passage_terms) != n_passages or searchers["sentences"].ntotal != n_sentences):
         raise IndexCorruptError(
-            f"the index in {build} is inconsistent ({sentence_index.ntotal} sentence vectors for "
-            f"{len(sentences)} sentences); {rebuild_hint(index_dir)}"
+            f"the index in {build} is inconsistent ({len(vectors['sentences'])} sentence vectors for "
+            f"{n_sentences} sentences); {rebuild_hint(index_dir)}"
         )
-    if sentence_index.d != manifest.dimension:
+    if vectors["sentences"].shape[1] != manifest.dimension:
         raise IndexCorruptError(f"the index in {build} has vectors of the wrong size; {rebuild_hint(index_dir)}")
     return StoredIndex(
         path=build,
         manifest=manifest,
         documents=documents,
         doc_rows={doc.id: i for i, doc in enumerate(documents)},
-        sentences=sentences,
-        passages=passages,
-        entities=entities,
+        sentences=tables.sentences,
+        passages=tables.passages,
+        entities=tables.entities,
         vocabulary=vocabulary,
-        sentence_index=sentence_index,
-        passage_index=passage_index,
-        word_index=word_index,
+        derived=derived,
+        sentence_vectors=vectors["sentences"],
+        passage_vectors=vectors["passages"],
+        word_vectors=vectors["words"],
+        sentence_index=searchers["sentences"],
+        passage_index=searchers["passages"],
     )
 
 
-def vectors_of(index: Any) -> np.ndarray:
-    """The vectors of a flat FAISS index as a read-only ``(n, d)`` array, without copying."""
-    faiss = faiss_module()
+def _load(path: Path) -> np.ndarray:
+    """One stored array, memory-mapped read-only (never unpickled)."""
+    return np.load(path, mmap_mode="r", allow_pickle=False)
 
-    n, d = index.ntotal, index.d
-    if n == 0:
-        return np.zeros((0, d), dtype=np.float32)
-    flat = faiss.rev_swig_ptr(faiss.downcast_index(index).get_xb(), n * d)
-    view = np.asarray(flat).reshape(n, d)
-    view.flags.writeable = False
-    return view
+
+def _save(path: Path, array: np.ndarray) -> None:
+    np.save(path, np.ascontiguousarray(array), allow_pickle=False)
+
+
+_SENTENCE_COLUMNS = ("doc", "start", "end", "section", "page", "role")
+_PASSAGE_COLUMNS = ("doc", "start", "end", "first", "last", "section", "page")
+_ENTITY_COLUMNS = ("sentence", "start", "end", "label")
+
+
+def write_tables(folder: Path, tables: Tables) -> None:
+    """Store the sentence, passage and entity tables as ``.npy`` columns."""
+    folder.mkdir(exist_ok=True)
+    for prefix, table, columns in (("sentences", tables.sentences, _SENTENCE_COLUMNS),
+                                   ("passages", tables.passages, _PASSAGE_COLUMNS),
+                                   ("entities", tables.entities, _ENTITY_COLUMNS)):
+        for column in columns:
+            value = getattr(table, column)
+            value = value.ids if isinstance(value, Labels) else value.numbers if isinstance(value, Pages) else value
+            _save(folder / f"{prefix}.{column}.npy", value)
+    (folder / "sections.json").write_text(json.dumps(list(tables.sections), ensure_ascii=False), encoding="utf-8")
+
+
+def read_tables(folder: Path) -> Tables:
+    """The tables ``write_tables`` stored, memory-mapped."""
+    sections = tuple(json.loads((folder / "sections.json").read_text(encoding="utf-8")))
+
+    def columns(prefix: str, names: tuple[str, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {name: _load(folder / f"{prefix}.{name}.npy") for name in names}
+        if len({len(column) for column in out.values()}) > 1:
+            raise ValueError(f"the {prefix} columns differ in length")
+        if "section" in out:
+            out["section"], out["page"] = Labels(out["section"], sections), Pages(out["page"])
+        return out
+
+    sentences = SentenceTable(**columns("sentences", _SENTENCE_COLUMNS))
+    e = columns("entities", _ENTITY_COLUMNS)
+    return Tables(sentences, PassageTable(**columns("passages", _PASSAGE_COLUMNS)),
+                  entity_columns(e["sentence"], e["start"], e["end"], e["label"], len(sentences)), sections)
+
+
+def write_derived(folder: Path, derived: Derived) -> None:
+    """Store ``derived`` as ``.npy`` arrays and the term list as JSON."""
+    folder.mkdir(exist_ok=True)
+    for name in Derived.RAGGED:
+        ragged: Ragged = getattr(derived, name)
+        _save(folder / f"{name}.ptr.npy", ragged.ptr)
+        _save(folder / f"{name}.values.npy", ragged.values)
+    for name in Derived.ARRAYS:
+        _save(folder / f"{name}.npy", getattr(derived, name))
+    for name in ("passage_bm25", "sentence_bm25"):
+        matrix: Bm25Matrix = getattr(derived, name)
+        for part in ("data", "indices", "indptr"):
+            _save(folder / f"{name}.{part}.npy", getattr(matrix, part))
+    (folder / "terms.json").write_text(json.dumps(derived.terms, ensure_ascii=False), encoding="utf-8")
+
+
+def read_derived(folder: Path) -> Derived:
+    """What ``write_derived`` stored, memory-mapped."""
+    values: dict[str, Any] = {"terms": json.loads((folder / "terms.json").read_text(encoding="utf-8"))}
+    for name in Derived.RAGGED:
+        values[name] = Ragged(_load(folder / f"{name}.ptr.npy"), _load(folder / f"{name}.values.npy"))
+    for name in Derived.ARRAYS:
+        values[name] = _load(folder / f"{name}.npy")
+    rows = {"passage_bm25": len(values["passage_terms"]), "sentence_bm25": len(values["sentence_terms"])}
+    for name, n in rows.items():
+        data, indices, indptr = (_load(folder / f"{name}.{part}.npy") for part in ("data", "indices", "indptr"))
+        values[name] = Bm25Matrix(data, indices, indptr, n)
+    assert {f.name for f in fields(Derived)} == set(values)
+    return Derived(**values)
 
 
 def _document(row: tuple[Any, ...]) -> Document:
@@ -261,34 +391,6 @@ def _document(row: tuple[Any, ...]) -> Document:
         meta=DocumentMeta(title=title, authors=tuple(json.loads(authors)), date=date, url=url, kind=kind),
         sha256=sha256,
         page_starts=tuple(json.loads(page_starts)),
-    )
-
-
-def _columns(rows: list[tuple[Any, ...]], passages: bool) -> Columns:
-    """Sentence rows (6 fields, the last the role) or passage rows (7, the last two a range);
-    an empty table gives empty columns of the right kind."""
-    cols = list(zip(*rows)) if rows else [()] * 7
-    return Columns(
-        doc=np.asarray(cols[0], dtype=np.int32),
-        start=np.asarray(cols[1], dtype=np.int64),
-        end=np.asarray(cols[2], dtype=np.int64),
-        section=list(cols[3]),
-        page=list(cols[4]),
-        first=np.asarray(cols[5], dtype=np.int64) if passages else None,
-        last=np.asarray(cols[6], dtype=np.int64) if passages else None,
-        role=None if passages else np.asarray(cols[5], dtype=np.int8),
-    )
-
-
-def _entities(rows: list[tuple[Any, ...]], n_sentences: int) -> EntityColumns:
-    cols = list(zip(*rows)) if rows else [()] * 4
-    sentence = np.asarray(cols[0], dtype=np.int64)
-    return EntityColumns(
-        sentence=sentence,
-        start=np.asarray(cols[1], dtype=np.int64),
-        end=np.asarray(cols[2], dtype=np.int64),
-        label=np.asarray(cols[3], dtype=np.int8),
-        ptr=np.searchsorted(sentence, np.arange(n_sentences + 1), side="left").astype(np.int64),
     )
 
 
@@ -312,37 +414,36 @@ class BuildWriter:
              doc.meta.url, doc.sha256, doc.text, json.dumps(list(doc.page_starts)), doc.meta.kind),
         )
 
-    def add_rows(self, table: str, rows: list[tuple[Any, ...]]) -> None:
-        """Bulk-insert sentence or passage rows."""
-        marks = ",".join("?" * len(rows[0])) if rows else ""
-        if rows:
-            self.db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
-
-    def commit(self, manifest: Manifest, sentence_vectors: np.ndarray, passage_vectors: np.ndarray,
-               vocabulary: list[str], word_vectors: np.ndarray) -> None:
-        """Write vectors and manifest, flush everything to disk, then swap ``CURRENT``."""
-        faiss = faiss_module()
-
+    def commit(self, manifest: Manifest, tables: Tables, derived: Derived, vectors: dict[str, np.ndarray],
+               vocabulary: list[str], previous: Path | None = None) -> Manifest:
+        """Write tables, derived arrays, vectors, search indexes and the manifest, flush
+        everything to disk, then swap ``CURRENT``. ``vectors`` holds "sentences",
+        "passages" and "words"; ``previous`` is the build this one replaces (its
+        approximate search indexes are trained already and are reused when they fit)."""
         self.db.executemany("INSERT INTO words VALUES (?,?)", list(enumerate(vocabulary)))
         self.db.commit()
         self.db.close()
-        for name, vectors in (("sentences", sentence_vectors), ("passages", passage_vectors),
-                              ("words", word_vectors)):
-            index = faiss.IndexFlatIP(manifest.dimension)  # inner product of unit vectors = cosine
-            if len(vectors):
-                index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-            faiss.write_index(index, str(self.path / f"{name}.faiss"))
+        write_tables(self.path / ARRAYS, tables)
+        write_derived(self.path / ARRAYS, derived)
+        search: dict[str, Any] = {}
+        for name, array in vectors.items():
+            _save(self.path / f"{name}.npy", np.asarray(array, dtype=np.float32).reshape(-1, manifest.dimension))
+            if name != "words":
+                search[name] = ann.write_index(self.path, name, array, previous)
+        manifest = Manifest(**{**manifest.__dict__, "search": search})
         (self.path / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
-        for file in self.path.iterdir():
+        for file in [*self.path.iterdir(), *(self.path / ARRAYS).iterdir()]:
             _fsync(file)
+        _fsync(self.path / ARRAYS)
         _fsync(self.path)
-        previous = _pointer(self.index_dir)
+        old = _pointer(self.index_dir)
         pointer_tmp = self.index_dir / f".{CURRENT_FILE}.{self.name}"
         pointer_tmp.write_text(self.name + "\n", encoding="utf-8")
         _fsync(pointer_tmp)
         os.replace(pointer_tmp, self.index_dir / CURRENT_FILE)
         _fsync(self.index_dir)
-        remove_stale_builds(self.index_dir, keep={self.name, previous or self.name})
+        remove_stale_builds(self.index_dir, keep={self.name, old or self.name})
+        return manifest
 
     def abort(self) -> None:
         """Remove the unfinished build."""

@@ -45,10 +45,6 @@ class WordVectors:
         self.ids = {w: i for i, w in enumerate(vocabulary)}
         self.general = general  # common English words, for question words the collection lacks
 
-    def word_ids(self, found: list[str]) -> np.ndarray:
-        """Vocabulary ids of the content words of a split text (unknown words left out)."""
-        return np.array([self.ids[w] for w in distinct_content(found) if w in self.ids], dtype=np.int64)
-
     def of(self, question_words: list[str], embedder: Embedder) -> np.ndarray:
         """Vectors of question words: from the vocabulary, or embedded now."""
         out = np.zeros((len(question_words), self.vectors.shape[1] if len(self.vectors) else embedder.dimension),
@@ -93,24 +89,18 @@ def general_words(embedder: Embedder, cache_dir: Path, count: int = GENERAL_WORD
     return WordVectors(vocabulary, vectors)
 
 
-def soft_presence(term_vectors: np.ndarray, vectors: np.ndarray, sentence_ids: list[np.ndarray]) -> np.ndarray:
-    """(sentences, terms): the best cosine between each term and a word of each sentence."""
-    out = np.zeros((len(sentence_ids), len(term_vectors)), dtype=np.float32)
-    if not len(term_vectors) or not sentence_ids:
+def soft_presence(term_vectors: np.ndarray, vectors: np.ndarray, word_ids: np.ndarray) -> np.ndarray:
+    """(sentences, terms): the best cosine between each term and a word of each sentence;
+    ``word_ids`` holds one row of word ids per sentence, padded with -1."""
+    out = np.zeros((len(word_ids), len(term_vectors)), dtype=np.float32)
+    if not len(term_vectors) or not word_ids.size:
         return out
-    width = max((len(ids) for ids in sentence_ids), default=0)
-    if not width:
-        return out
-    padded = np.full((len(sentence_ids), width), -1, dtype=np.int64)
-    for i, ids in enumerate(sentence_ids):
-        padded[i, : len(ids)] = ids
-    union, local = np.unique(padded, return_inverse=True)
-    local = local.reshape(padded.shape)
+    union, local = np.unique(word_ids, return_inverse=True)
+    local = local.reshape(word_ids.shape)
     has_pad = union[0] == -1
     words = union[1:] if has_pad else union
     sims = np.full((len(term_vectors), len(union)), -1.0, dtype=np.float32)
     sims[:, 1 if has_pad else 0 :] = term_vectors @ vectors[words].T  # (terms, distinct words)
     out[:] = sims[:, local].max(axis=2).T
-    empty = padded[:, 0] < 0
-    out[empty] = 0.0
+    out[word_ids[:, 0] < 0] = 0.0
     return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +12,14 @@ from qa.chunking import ChunkingParams
 from qa.embedding import HashingEmbedder
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.indexing import build_index
-from qa.store import CURRENT_FILE, FORMAT_VERSION, current_build, load_index, vectors_of
+from qa.store import CURRENT_FILE, FORMAT_VERSION, current_build, load_index
 
 
 def test_faiss_search_matches_numpy_brute_force(index_dir: Path, embedder: HashingEmbedder) -> None:
     index = load_index(index_dir, embedder.name)
-    for name in ("sentence_index", "passage_index"):
-        faiss_index = getattr(index, name)
-        vectors = vectors_of(faiss_index)
+    for name in ("sentence", "passage"):
+        faiss_index = getattr(index, f"{name}_index")
+        vectors = getattr(index, f"{name}_vectors")
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
         queries = embedder.encode(["longest river in Africa", "Everest height", "flood of the Nile"])
         k = min(5, faiss_index.ntotal)
@@ -68,17 +67,19 @@ def test_missing_index_says_how_to_build(tmp_path: Path) -> None:
         load_index(tmp_path / "nothing", "hashing-64")
 
 
-def test_damaged_index_is_reported_not_crashing(index_dir: Path, embedder: HashingEmbedder) -> None:
+@pytest.mark.parametrize("name", ["sentences.npy", "arrays/terms.json", "arrays/sentence_terms.values.npy",
+                                  "arrays/passages.first.npy", "arrays/sections.json"])
+def test_damaged_index_is_reported_not_crashing(index_dir: Path, embedder: HashingEmbedder, name: str) -> None:
     build = current_build(index_dir)
-    (build / "sentences.faiss").write_bytes(b"not a faiss file")
+    (build / name).write_bytes(b"not what was written")
     with pytest.raises(IndexCorruptError, match="damaged.*qa index --full"):
         load_index(index_dir, embedder.name)
 
 
 def test_truncated_records_are_reported(index_dir: Path, embedder: HashingEmbedder) -> None:
     build = current_build(index_dir)
-    with sqlite3.connect(build / "records.sqlite") as db:
-        db.execute("DELETE FROM sentences WHERE row > 2")
+    for column in (build / "arrays").glob("sentences.*.npy"):  # a table cut short, vectors whole
+        np.save(column, np.load(column)[:3])
     with pytest.raises(IndexCorruptError, match="inconsistent"):
         load_index(index_dir, embedder.name)
 
@@ -117,14 +118,14 @@ def test_unchanged_documents_reuse_their_vectors(corpus_dir: Path, tmp_path: Pat
     new_words = set(after.vocabulary) - set(before.vocabulary)
     assert new_words and "danube" in new_words
     assert embedder.count == new_rows + len(new_words)  # only the new document (and its new words) was embedded
-    old_words = vectors_of(before.word_index)
+    old_words = before.word_vectors
     for word in ("nile", "everest"):  # known words keep their vectors
-        assert np.array_equal(vectors_of(after.word_index)[after.vocabulary.index(word)],
+        assert np.array_equal(after.word_vectors[after.vocabulary.index(word)],
                               old_words[before.vocabulary.index(word)])
     # the reused vectors are the very same vectors
     for doc_id in ("alpha.md", "beta.txt"):
-        old = vectors_of(before.sentence_index)[before.sentences.doc == before.doc_rows[doc_id]]
-        new = vectors_of(after.sentence_index)[after.sentences.doc == after.doc_rows[doc_id]]
+        old = before.sentence_vectors[before.sentences.doc == before.doc_rows[doc_id]]
+        new = after.sentence_vectors[after.sentences.doc == after.doc_rows[doc_id]]
         assert np.array_equal(old, new)
 
     (corpus_dir / "gamma.txt").unlink()
