@@ -154,25 +154,19 @@ def recall(found, truth):
     hits = [len(set(f[f >= 0].tolist()) & set(t[t >= 0].tolist())) / max(1, int((t >= 0).sum()))
             for f, t in zip(found, truth)]
     return float(np.mean(hits))
-def measure(index):
-    real = faiss.downcast_index(index)
-    info = {"type": type(real).__name__, "ntotal": int(index.ntotal)}
-    for attr, holder in (("efSearch", getattr(real, "hnsw", None)), ("nprobe", real)):
-        if holder is not None and hasattr(holder, attr):
-            info[attr] = int(getattr(holder, attr))
-    if isinstance(real, faiss.IndexFlat):
-        return {**info, "exact": True, "recall_stored": 1.0, "recall_questions": 1.0}
-    info["exact"] = False
-    try:
-        faiss.extract_index_ivf(index).make_direct_map()  # IVF indexes reconstruct only with it
-    except Exception:
-        pass
-    xb = np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
-    ip = index.metric_type == faiss.METRIC_INNER_PRODUCT
-    exact = faiss.IndexFlatIP(index.d) if ip else faiss.IndexFlatL2(index.d)
-    exact.add(xb)
-    picks = rng.choice(index.ntotal, size=min(n_queries, index.ntotal), replace=False)
-    for label, queries in (("stored", xb[picks]), ("questions", qvec)):
+search = json.load(open(f"{build}/manifest.json", encoding="utf-8")).get("search", {})
+def measure(name):
+    xb = np.load(f"{build}/{name}.npy", allow_pickle=False)
+    info = {"ntotal": int(len(xb)), **search.get(name, {})}
+    if info.get("kind") != "hnsw":
+        return {**info, "type": "IndexFlatIP", "exact": True, "recall_stored": 1.0, "recall_questions": 1.0}
+    index = faiss.read_index(f"{build}/{name}.faiss")
+    index.hnsw.efSearch = int(info["ef_search"])  # as qa.ann opens it
+    info.update(type=type(faiss.downcast_index(index)).__name__, exact=False)
+    exact = faiss.IndexFlatIP(xb.shape[1])
+    exact.add(np.ascontiguousarray(xb, dtype=np.float32))
+    picks = rng.choice(len(xb), size=min(n_queries, len(xb)), replace=False)
+    for label, queries in (("stored", np.ascontiguousarray(xb[picks], dtype=np.float32)), ("questions", qvec)):
         if queries is not None and len(queries):
             _, truth = exact.search(queries, k)
             _, found = index.search(queries, k)
@@ -180,7 +174,7 @@ def measure(index):
     return info
 for name in ("passages", "sentences"):
     try:
-        out[name] = measure(faiss.read_index(f"{build}/{name}.faiss"))
+        out[name] = measure(name)
     except Exception as exc:
         out[name] = {"type": "?", "ntotal": 0, "exact": False, "error": f"{type(exc).__name__}: {exc}"}
 print(json.dumps(out))
@@ -368,7 +362,12 @@ def child_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
     env.pop("QA_CORPUS_DIR", None)
     env.pop("QA_INDEX_DIR", None)
+    if ANN_THRESHOLD is not None:
+        env["QA_ANN_THRESHOLD"] = str(ANN_THRESHOLD)
     return env
+
+
+ANN_THRESHOLD: int | None = None  # --ann-threshold, for every qa child process
 
 
 def run_python(code: str, *args: str) -> dict[str, Any]:
@@ -468,12 +467,17 @@ def main() -> int:
     parser.add_argument("--recall-queries", type=int, default=200,
                         help="stored vectors used as ANN queries (default 200)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ann-threshold", type=int, default=None,
+                        help="build approximate search indexes from this many vectors on (default: qa's own "
+                             "threshold); lets a smaller run measure the approximate path")
     parser.add_argument("--json", type=Path, help="also write every number to this JSON file")
     args = parser.parse_args()
+    global ANN_THRESHOLD
+    ANN_THRESHOLD = args.ann_threshold
 
     command = ["benchmarks/scale.py", "--passages", str(args.passages), "--questions", str(args.questions),
                "--encode-texts", str(args.encode_texts), "--recall-queries", str(args.recall_queries),
-               "--seed", str(args.seed)]
+               "--seed", str(args.seed)] + (["--ann-threshold", str(args.ann_threshold)] if args.ann_threshold else [])
     reproduce = f"cd {shlex.quote(str(REPO))} && PYTHONPATH=. {shlex.quote(sys.executable)} {shlex.join(command)}"
 
     if args.work is None:
@@ -549,7 +553,7 @@ def run(args: argparse.Namespace, work: Path, corpus: Path, index: Path, logs: P
     r["build"] = {"wall_s": wall, "peak_rss_mb": rss / 1024, "counts": counts, "words": words,
                   "texts_per_s": texts_n / wall, "ratio_to_sentence_encode": texts_n / wall / rate_s,
                   "pure_encode_s": pure, "ratio_to_mix_encode": pure / wall,
-                  "index_mb": sum(f.stat().st_size for f in build.iterdir()) / 1e6, "summary": out}
+                  "index_mb": sum(f.stat().st_size for f in build.rglob("*") if f.is_file()) / 1e6, "summary": out}
 
     # 3. load -----------------------------------------------------------------------------
     print("3/6 index load …", file=sys.stderr)
@@ -681,7 +685,7 @@ def report(r: dict[str, Any]) -> None:
         elif x["exact"]:
             rows.append((f"6. recall@10, {name}.faiss", f"1.0 (exact: {x['type']}, {x['ntotal']:,} vectors)"))
         else:
-            params = ", ".join(f"{k} {x[k]}" for k in ("efSearch", "nprobe") if k in x)
+            params = ", ".join(f"{k} {x[k]}" for k in ("links", "ef_search") if k in x)
             q = f", questions {x['recall_questions']:.3f}" if "recall_questions" in x else ""
             rows.append((f"6. recall@10, {name}.faiss",
                          f"stored vectors {x['recall_stored']:.3f}{q} ({x['type']}{', ' + params if params else ''}, "

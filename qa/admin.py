@@ -33,11 +33,13 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from qa.ann import ANN_THRESHOLD
 from qa.config import Settings
 from qa.errors import QAError
 from qa.http_errors import error_responses
 from qa.readers import supported_suffixes
 from qa.service import QAService
+from qa.store import build_running, read_last_build, write_last_build
 from qa.uploads import MAX_NAME_CHARS, MULTIPART_OVERHEAD, Upload, remove_stale_uploads, too_large
 
 AUTH = (401, 403, 404)  # no token, wrong token, admin off (404 also for unknown files)
@@ -87,8 +89,9 @@ class DeleteResult(BaseModel):
 class Reindexer:
     """Runs index builds in one background thread, folding queued requests together."""
 
-    def __init__(self, corpus_dir: Path, service: QAService) -> None:
+    def __init__(self, corpus_dir: Path, service: QAService, ann_threshold: int = ANN_THRESHOLD) -> None:
         self.corpus_dir = corpus_dir
+        self.ann_threshold = ann_threshold
         self.service = service
         self._lock = threading.Lock()
         self._done = threading.Condition(self._lock)
@@ -128,9 +131,17 @@ class Reindexer:
             return self._state()
 
     def _state(self) -> dict[str, Any]:
-        state = "running" if self._running else "queued" if self._queued else "idle"
+        # Another server process (``qa serve --workers``) or ``qa index`` may be building,
+        # and the last build may have been another process's: the lock and the shared
+        # record tell.
+        running = self._running or build_running(self.service.index_dir)
+        state = "running" if running else "queued" if self._queued else "idle"
+        shared = read_last_build(self.service.index_dir)
+        last, error, finished = self.last, self.error, self.finished
+        if shared and (finished is None or shared.get("finished", "") > finished):
+            last, error, finished = shared.get("last"), shared.get("error"), shared.get("finished")
         return {"state": state, "queued": self._queued, "builds": self._generation,
-                "last": self.last, "error": self.error, "finished": self.finished}
+                "last": last, "error": error, "finished": finished}
 
     def _run(self) -> None:
         from qa.indexing import build_index
@@ -145,7 +156,8 @@ class Reindexer:
                 self._running = True
             report, error = None, None
             try:
-                report = build_index(self.corpus_dir, self.service.index_dir, self.service.embedder, full=full)
+                report = build_index(self.corpus_dir, self.service.index_dir, self.service.embedder, full=full,
+                                     ann_threshold=self.ann_threshold)
                 self.service.reload_if_changed()
             except QAError as exc:
                 error = str(exc)
@@ -156,12 +168,14 @@ class Reindexer:
                 self.last = report.as_dict() if report else self.last
                 self.error = error
                 self.finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                write_last_build(self.service.index_dir, {"last": self.last, "error": error,
+                                                          "finished": self.finished})
                 self._done.notify_all()
 
 
 def install_admin(app: FastAPI, settings: Settings, service: QAService) -> None:
     """Add the admin routes and the public list of skipped files to ``app``."""
-    reindexer = Reindexer(settings.corpus_dir, service)
+    reindexer = Reindexer(settings.corpus_dir, service, settings.ann_threshold)
     app.state.reindexer = reindexer
     remove_stale_uploads(settings.corpus_dir)
     router = APIRouter(tags=["admin"], dependencies=[Depends(_authorize(settings))])

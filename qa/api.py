@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -125,6 +126,7 @@ class Health(BaseModel):
     index: str | None
     skipped: dict[str, str]
     message: str | None = None
+    process: int = Field(description="Id of the server process that answered (`qa serve --workers` runs several).")
 
 
 def answer_response(answer: Answer) -> AskResponse:
@@ -178,7 +180,8 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         from qa.embedding import make_embedder
         from qa.scoring import load_model
 
-        service = QAService(settings.index_dir, make_embedder(settings.model, settings.backend),
+        service = QAService(settings.index_dir,
+                            make_embedder(settings.model, settings.backend, settings.model_threads()),
                             load_model(settings.scoring_model))
 
     @contextlib.asynccontextmanager
@@ -261,7 +264,8 @@ def _add_api_routes(app: FastAPI) -> None:
         """Whether an index is loaded, with its counts and the model name."""
         if not service.ready:
             body = Health(status="no_index", documents=0, passages=0, sentences=0,
-                          model=service.embedder.name, index=None, skipped={}, message=service.last_error)
+                          model=service.embedder.name, index=None, skipped={}, message=service.last_error,
+                          process=os.getpid())
             return JSONResponse(body.model_dump(), status_code=503)
         loaded = service.loaded
         index = loaded.index
@@ -274,6 +278,7 @@ def _add_api_routes(app: FastAPI) -> None:
             index=loaded.pointer,
             skipped=index.manifest.skipped,
             message=service.last_error,
+            process=os.getpid(),
         )
         return JSONResponse(body.model_dump())
 

@@ -83,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
                        description="Serve the chat page and the API; build the index first if there is none.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=None,
+                   help="server processes sharing the index (default 1, or QA_WORKERS); more use more cores")
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser(
@@ -134,7 +136,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings(args)
     report = build_index(
         settings.corpus_dir, settings.index_dir, _embedder(settings),
-        full=args.full, wait=not args.no_wait, progress=sys.stderr.isatty(),
+        full=args.full, wait=not args.no_wait, progress=sys.stderr.isatty(), ann_threshold=settings.ann_threshold,
     )
     print(report.summary())
     for label, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed),
@@ -189,26 +191,39 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from qa.api import create_app
     from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
     from qa.indexing import build_index
     from qa.store import check_compatible, current_build, read_manifest
 
     settings = _settings(args)
+    if args.workers is not None:
+        settings = settings.model_copy(update={"workers": args.workers})
+    if settings.workers < 1:
+        print("qa: --workers must be at least 1", file=sys.stderr)
+        return 2
     embedder = _embedder(settings)
     try:
         check_compatible(read_manifest(current_build(settings.index_dir)), embedder.name, settings.index_dir)
     except (IndexMissingError, IndexMismatchError, IndexCorruptError) as exc:
         why = f"no index in {settings.index_dir} yet" if isinstance(exc, IndexMissingError) else exc.problem()
         print(f"qa: {why}; building it from {settings.corpus_dir} …", file=sys.stderr)
-        report = build_index(settings.corpus_dir, settings.index_dir, embedder, progress=sys.stderr.isatty())
+        report = build_index(settings.corpus_dir, settings.index_dir, embedder, progress=sys.stderr.isatty(),
+                             ann_threshold=settings.ann_threshold)
         print(report.summary(), file=sys.stderr)
-    from qa.scoring import load_model
-    from qa.service import QAService
-
-    app = create_app(settings, QAService(settings.index_dir, embedder, load_model(settings.scoring_model)))
     print(f"qa: chat page on http://{args.host}:{args.port}/  (API docs at /docs)", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    if settings.workers == 1:
+        from qa.api import create_app
+        from qa.scoring import load_model
+        from qa.service import QAService
+
+        service = QAService(settings.index_dir, embedder, load_model(settings.scoring_model))
+        uvicorn.run(create_app(settings, service), host=args.host, port=args.port, log_level="warning")
+        return 0
+    from qa.server import run_workers
+    from qa.service import prepare_model
+
+    prepare_model(embedder)  # export and word cache made once here, not raced by the workers
+    run_workers(settings, args.host, args.port)
     return 0
 
 

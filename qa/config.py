@@ -6,10 +6,13 @@ Pipeline stages never read settings themselves; they receive plain values.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from qa.ann import ANN_THRESHOLD
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -45,5 +48,25 @@ class Settings(BaseSettings):
     reload_interval: float = Field(
         2.0, description="Seconds between checks for a rebuilt index while serving."
     )
+    ann_threshold: int = Field(
+        ANN_THRESHOLD, description="From this many vectors on, `qa index` builds approximate (IVF) search indexes.")
+    workers: int = Field(
+        1, description="Server processes (`qa serve --workers`); they share the memory-mapped index.")
+    threads: int | None = Field(
+        None, description="Model threads per server process (default: the cores divided among the workers).")
     admin_token: str | None = Field(None, description="Enables /admin endpoints when set.")
     max_upload_mb: float = Field(20.0, description="Largest accepted upload, in MB.")
+
+    def model_threads(self) -> int:
+        """ONNX Runtime threads per server process: ``threads``, else the cores shared out."""
+        if self.threads:
+            return self.threads
+        return max(1, (os.cpu_count() or 1) // max(1, self.workers))
+
+    def environment(self) -> dict[str, str]:
+        """These settings as ``QA_*`` variables, for server worker processes to read back."""
+        out = {}
+        for name, value in self.model_dump().items():
+            if value is not None:
+                out[f"QA_{name.upper()}"] = str(value)
+        return out

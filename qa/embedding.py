@@ -159,10 +159,12 @@ class OnnxEmbedder(_LocalModel):
     same index.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, cache_dir: Path | None = None, int8_queries: bool = False) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, cache_dir: Path | None = None, int8_queries: bool = False,
+                 threads: int | None = None) -> None:
         self._model_name = model
         self._cache_dir = cache_dir
         self._int8_queries = int8_queries
+        self._threads = threads
         self._encoders: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
 
@@ -183,7 +185,7 @@ class OnnxEmbedder(_LocalModel):
                 faiss_module()
                 try:
                     fp32, int8 = exported(path, self._cache_dir)
-                    self._encoders = (OnnxEncoder(path, fp32), OnnxEncoder(path, int8))
+                    self._encoders = (OnnxEncoder(path, fp32, self._threads), OnnxEncoder(path, int8, self._threads))
                 except ModelLoadError:
                     raise
                 except Exception as exc:
@@ -198,12 +200,13 @@ class OnnxEmbedder(_LocalModel):
         return self._load()[1 if self._int8_queries else 0].encode(texts)
 
 
-def make_embedder(model: str = DEFAULT_MODEL, backend: str = "onnx") -> Embedder:
-    """The embedder for ``model`` on ``backend`` ("onnx", "onnx-int8" or "torch")."""
+def make_embedder(model: str = DEFAULT_MODEL, backend: str = "onnx", threads: int | None = None) -> Embedder:
+    """The embedder for ``model`` on ``backend`` ("onnx", "onnx-int8" or "torch"); ``threads``
+    caps the ONNX Runtime threads (default: the cores, up to 4)."""
     if backend == "torch":
         return SentenceTransformerEmbedder(model)
     if backend in ("onnx", "onnx-int8"):
-        return OnnxEmbedder(model, int8_queries=backend == "onnx-int8")
+        return OnnxEmbedder(model, int8_queries=backend == "onnx-int8", threads=threads)
     raise ModelLoadError(f"unknown backend {backend!r}: set QA_BACKEND to one of {', '.join(BACKENDS)}")
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from qa.ann import ANN_THRESHOLD
 from qa.chunking import ChunkingParams, chunk_document
 from qa.corpus import SourceFile, read_document, scan_corpus
 from qa.derived import Derived, Ragged, Vocabulary, bm25_matrix, contexts, document_tokens, holders
@@ -111,12 +112,14 @@ def build_index(
     wait: bool = True,
     progress: bool = False,
     tagger: EntityTagger | None = None,
+    ann_threshold: int = ANN_THRESHOLD,
 ) -> BuildReport:
     """Index ``corpus_dir`` into ``index_dir`` and make the result live.
 
     With ``wait`` a second build waits for a running one; otherwise it raises
     ``IndexBusyError``. ``progress`` prints embedding progress to stderr. ``tagger``
-    finds the entities of new sentences (spaCy's English model by default).
+    finds the entities of new sentences (spaCy's English model by default). From
+    ``ann_threshold`` vectors on, the build gets approximate search indexes (``qa.ann``).
     """
     params = params or ChunkingParams()
     tagger = tagger or SpacyTagger()
@@ -141,7 +144,7 @@ def build_index(
             writer = BuildWriter(index_dir)
             try:
                 _write(writer, entries, previous, fresh, entities, embedder, (embedder.name, tagger.name, dimension),
-                       params, report)
+                       params, report, ann_threshold)
             except BaseException:
                 writer.abort()
                 raise
@@ -355,6 +358,7 @@ def _write(
     models: tuple[str, str, int],
     params: ChunkingParams,
     report: BuildReport,
+    ann_threshold: int,
 ) -> Manifest:
     """Join the rows of every document (new ones tokenised, unchanged ones sliced from the
     previous build), derive what retrieval needs, and commit the build."""
@@ -418,7 +422,7 @@ def _write(
         "passages": np.concatenate(rows.passage_vectors) if rows.passage_vectors else empty,
         "words": _word_vectors(vocabulary, previous, embedder, dimension),
     }
-    return writer.commit(manifest, tables, derived, vectors, vocabulary, previous.path if previous else None)
+    return writer.commit(manifest, tables, derived, vectors, vocabulary, ann_threshold)
 
 
 def _add_new(rows: _Rows, row: int, entry: _Entry, vectors: np.ndarray, entities: list[tuple[int, int, int, int]],

@@ -118,8 +118,10 @@ class Retriever:
         df = int(self.derived.passage_df[i]) if i is not None else 0
         return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
 
-    def candidates(self, question: Question, query_vector: np.ndarray) -> Candidates:
-        """Candidate sentences for ``question`` whose vector is ``query_vector``."""
+    def candidates(self, question: Question, query_vector: np.ndarray,
+                   word_vectors: dict[str, np.ndarray] | None = None) -> Candidates:
+        """Candidate sentences for ``question`` whose vector is ``query_vector``;
+        ``word_vectors`` holds vectors of question words the index lacks, if already made."""
         n_passages, n_sentences = len(self.passage_vectors), len(self.sentence_vectors)
         if n_sentences == 0:
             return _empty()
@@ -170,7 +172,7 @@ class Retriever:
         in_term, in_alias = _matches(d.contexts, d.sentence_context[rows], own, aliases)
         context = in_term | in_alias
         if self.word_vectors is not None and self.embedder is not None and qterms:
-            qvecs = self.word_vectors.of(list(question.surface), self.embedder)
+            qvecs = self.word_vectors.of(list(question.surface), self.embedder, word_vectors)
             soft = soft_presence(qvecs, self.word_vectors.vectors, d.sentence_words.padded(rows))
             soft = np.maximum(soft, (presence >= 1).astype(np.float32))
         else:

@@ -46,10 +46,16 @@ class Reading:
     windows: Windows
 
 
-def read(index: StoredIndex, retriever: Retriever, question: str, vector: np.ndarray) -> Reading:
+def read(index: StoredIndex, retriever: Retriever, question: str, vector: np.ndarray,
+         word_vectors: dict[str, np.ndarray] | None = None) -> Reading:
     """Analyse ``question`` (encoded as ``vector``) and gather its candidates and windows."""
-    q = analyse(question, retriever.kind_words)
-    c = retriever.candidates(q, vector)
+    return read_question(index, retriever, analyse(question, retriever.kind_words), vector, word_vectors)
+
+
+def read_question(index: StoredIndex, retriever: Retriever, q: Question, vector: np.ndarray,
+                  word_vectors: dict[str, np.ndarray] | None = None) -> Reading:
+    """``read`` for a question already analysed."""
+    c = retriever.candidates(q, vector, word_vectors)
     return Reading(index, q, c, windows(index, c, q, retriever.sentence_vectors, vector))
 
 
@@ -140,8 +146,13 @@ class QAService:
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidRequestError(f"top_k {top_k} must be between 1 and {MAX_TOP_K}")
         snapshot = self.loaded
-        vector = self.embedder.encode_query([question])[0]
-        excerpts, no_answer = respond(read(snapshot.index, snapshot.retriever, question, vector), self.model, top_k)
+        retriever = snapshot.retriever
+        q = analyse(question, retriever.kind_words)
+        # Question words the index has no vector for ride along with the question: one model run.
+        unknown = retriever.word_vectors.unknown(q.surface) if retriever.word_vectors is not None else []
+        vectors = self.embedder.encode_query([question, *unknown])
+        reading = read_question(snapshot.index, retriever, q, vectors[0], dict(zip(unknown, vectors[1:])))
+        excerpts, no_answer = respond(reading, self.model, top_k)
         return Answer(
             question=question,
             no_answer=no_answer,
@@ -187,6 +198,15 @@ class QAService:
         return index.documents[row], out
 
 
+def prepare_model(embedder: Embedder) -> None:
+    """Make what the first use of ``embedder`` makes and caches (an ONNX export, the vectors
+    of common words), so that several server processes starting at once find it made."""
+    embedder.warm_up()
+    cache = getattr(embedder, "words_cache", None)
+    if cache is not None:
+        general_words(embedder, cache())
+
+
 def validate_question(question: str) -> str:
     """The question trimmed; raises ``InvalidRequestError`` if blank or too long."""
     if not isinstance(question, str) or not question.strip():
@@ -198,4 +218,4 @@ def validate_question(question: str) -> str:
     return question.strip()
 
 
-__all__ = ["QAService", "validate_question"]
+__all__ = ["QAService", "prepare_model", "validate_question"]

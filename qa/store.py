@@ -13,8 +13,8 @@ Layout of the index directory::
         sentences.npy         one unit vector per sentence row (float32)
         passages.npy          one unit vector per passage row
         words.npy             one unit vector per word of the vocabulary
-        sentences.faiss       the approximate search index, for large collections only
-        passages.faiss        (``qa.ann``); small ones are searched exactly
+        sentences.faiss       the approximate (HNSW) search index, for large collections
+        passages.faiss        only (``qa.ann``); small ones are searched exactly
 
 Everything is computed by ``qa index``; loading memory-maps the arrays (several server
 processes share one copy in the page cache) and does no per-sentence Python work.
@@ -308,8 +308,9 @@ def load_index(index_dir: Path, model: str) -> StoredIndex:
 
 
 def _load(path: Path) -> np.ndarray:
-    """One stored array, memory-mapped read-only (never unpickled)."""
-    return np.load(path, mmap_mode="r", allow_pickle=False)
+    """One stored array, memory-mapped read-only (never unpickled), as a plain ndarray view
+    (``np.memmap``'s own indexing is several times slower per element)."""
+    return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
 
 
 def _save(path: Path, array: np.ndarray) -> None:
@@ -415,11 +416,11 @@ class BuildWriter:
         )
 
     def commit(self, manifest: Manifest, tables: Tables, derived: Derived, vectors: dict[str, np.ndarray],
-               vocabulary: list[str], previous: Path | None = None) -> Manifest:
+               vocabulary: list[str], ann_threshold: int = ann.ANN_THRESHOLD) -> Manifest:
         """Write tables, derived arrays, vectors, search indexes and the manifest, flush
         everything to disk, then swap ``CURRENT``. ``vectors`` holds "sentences",
-        "passages" and "words"; ``previous`` is the build this one replaces (its
-        approximate search indexes are trained already and are reused when they fit)."""
+        "passages" and "words"; from ``ann_threshold`` vectors on, search is approximate
+        (``qa.ann``)."""
         self.db.executemany("INSERT INTO words VALUES (?,?)", list(enumerate(vocabulary)))
         self.db.commit()
         self.db.close()
@@ -429,7 +430,7 @@ class BuildWriter:
         for name, array in vectors.items():
             _save(self.path / f"{name}.npy", np.asarray(array, dtype=np.float32).reshape(-1, manifest.dimension))
             if name != "words":
-                search[name] = ann.write_index(self.path, name, array, previous)
+                search[name] = ann.write_index(self.path, name, array, ann_threshold)
         manifest = Manifest(**{**manifest.__dict__, "search": search})
         (self.path / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
         for file in [*self.path.iterdir(), *(self.path / ARRAYS).iterdir()]:
@@ -520,6 +521,39 @@ def build_lock(index_dir: Path, wait: bool = True) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_running(index_dir: Path) -> bool:
+    """Whether some process holds the build lock of ``index_dir`` now."""
+    lock = index_dir / LOCK_FILE
+    if not lock.exists():
+        return False
+    with open(lock, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+LAST_BUILD_FILE = ".last-build.json"
+
+
+def write_last_build(index_dir: Path, record: dict[str, Any]) -> None:
+    """Record the outcome of an admin build where every server process can read it."""
+    tmp = index_dir / f"{LAST_BUILD_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, index_dir / LAST_BUILD_FILE)
+
+
+def read_last_build(index_dir: Path) -> dict[str, Any] | None:
+    """What ``write_last_build`` recorded last, if anything (a damaged record reads as none)."""
+    try:
+        record = json.loads((index_dir / LAST_BUILD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _fsync(path: Path) -> None:

@@ -45,17 +45,28 @@ class WordVectors:
         self.ids = {w: i for i, w in enumerate(vocabulary)}
         self.general = general  # common English words, for question words the collection lacks
 
-    def of(self, question_words: list[str], embedder: Embedder) -> np.ndarray:
-        """Vectors of question words: from the vocabulary, or embedded now."""
+    def unknown(self, question_words: list[str] | tuple[str, ...]) -> list[str]:
+        """The words that have no stored vector (neither the collection's nor common English)."""
+        general = self.general
+        return [w for w in question_words
+                if w not in self.ids and (general is None or w not in general.ids)]
+
+    def of(self, question_words: list[str], embedder: Embedder,
+           given: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Vectors of question words: stored ones, then those in ``given`` (embedded with the
+        question, in one run of the model), and any others embedded now."""
         out = np.zeros((len(question_words), self.vectors.shape[1] if len(self.vectors) else embedder.dimension),
                        dtype=np.float32)
         missing = []
         general = self.general
+        given = given or {}
         for i, w in enumerate(question_words):
             if w in self.ids:
                 out[i] = self.vectors[self.ids[w]]
             elif general is not None and w in general.ids:
                 out[i] = general.vectors[general.ids[w]]
+            elif w in given:
+                out[i] = given[w]
             else:
                 missing.append(i)
         if missing:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 pytestmark = pytest.mark.model
 HERE = Path(__file__).resolve().parent
@@ -22,18 +22,12 @@ BIN = Path(sys.executable).parent
 TOKEN = "contract-test-token"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`qa serve` on loopback with the real model, admin on, over a scratch corpus."""
     root = tmp_path_factory.mktemp("contract")
     shutil.copytree(HERE / "fixtures" / "corpus", root / "corpus")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "QA_ADMIN_TOKEN": TOKEN, "QA_CORPUS_DIR": str(root / "corpus"),
            "QA_INDEX_DIR": str(root / "index"), "QA_RELOAD_INTERVAL": "0.5"}
     log = open(root / "serve.log", "w")

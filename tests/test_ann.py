@@ -1,0 +1,54 @@
+"""Approximate search (qa.ann) for large collections: an HNSW index written by the build,
+loaded with its search depth, close to exact search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sourcefiles import write
+
+from qa import ann
+from qa.embedding import HashingEmbedder
+from qa.indexing import build_index
+from qa.service import QAService
+from qa.store import current_build, load_index
+
+
+def _many_sentences(corpus: Path, documents: int = 30, sentences: int = 40) -> None:
+    """Documents each on a topic of its own (sentences drawn from their own 12 words), so
+    that vectors cluster as real ones do."""
+    rng = np.random.default_rng(7)
+    for d in range(documents):
+        words = [f"term{d * 12 + i}" for i in range(12)]
+        lines = [" ".join(rng.choice(words, size=6)).capitalize() + "." for _ in range(sentences)]
+        write(corpus / f"doc{d:02}.txt", "\n\n".join(lines) + "\n")
+
+
+def test_large_builds_get_an_hnsw_index_close_to_exact_search(tmp_path: Path) -> None:
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    _many_sentences(corpus)
+    embedder = HashingEmbedder()
+    build_index(corpus, index_dir, embedder, ann_threshold=500)
+    index = load_index(index_dir, embedder.name)
+    assert index.manifest.search["sentences"]["kind"] == "hnsw"
+    assert index.sentence_index.hnsw.efSearch == ann.EF_SEARCH
+    assert (current_build(index_dir) / "sentences.faiss").exists()
+    vectors = index.sentence_vectors
+    queries = vectors[:: max(1, len(vectors) // 50)]
+    scores, _ = index.sentence_index.search(np.ascontiguousarray(queries), 10)
+    tenth = np.sort(queries @ vectors.T, axis=1)[:, -10]
+    recall = float(np.mean(scores >= tenth[:, None] - 1e-5))  # ties at the tenth place count as found
+    assert recall >= 0.98, recall
+    service = QAService(index_dir, embedder)
+    service.load()
+    assert service.ask("term3 term17 term250").excerpts
+
+
+def test_small_builds_search_exactly(tmp_path: Path) -> None:
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    _many_sentences(corpus, documents=2, sentences=5)
+    build_index(corpus, index_dir, HashingEmbedder())
+    index = load_index(index_dir, HashingEmbedder().name)
+    assert index.manifest.search["sentences"] == {"kind": "exact"}
+    assert not (current_build(index_dir) / "sentences.faiss").exists()
