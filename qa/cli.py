@@ -164,12 +164,12 @@ def _service(settings: Any, model: Any = None) -> Any:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from qa.api import answer_response
-
     service = _service(_settings(args))
     service.embedder.warm_up()  # load the model before the clock starts
     answer = service.ask(args.question, args.top_k)
     if args.json:
+        from qa.api import answer_response  # the web layer's schemas (FastAPI loads only here)
+
         print(answer_response(answer).model_dump_json(indent=2))
         return 0
     if answer.no_answer:

@@ -166,6 +166,7 @@ class OnnxEmbedder(_LocalModel):
         self._int8_queries = int8_queries
         self._threads = threads
         self._encoders: tuple[Any, Any] | None = None
+        self._files: tuple[Path, Path] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -176,28 +177,43 @@ class OnnxEmbedder(_LocalModel):
         """Export (once) and load both networks, and run the question one once."""
         self.encode_query(["warm up"])
 
-    def _load(self) -> tuple[Any, Any]:
+    def _load(self, int8: bool = False) -> Any:
+        """The float32 network, or with ``int8`` the int8 one (each loaded on first use)."""
         with self._lock:
             if self._encoders is None:
-                from qa.onnx_backend import OnnxEncoder, exported
+                from qa.onnx_backend import exported
 
                 path = resolve_model_path(self._model_name)
                 faiss_module()
                 try:
-                    fp32, int8 = exported(path, self._cache_dir)
-                    self._encoders = (OnnxEncoder(path, fp32, self._threads), OnnxEncoder(path, int8, self._threads))
+                    self._files = exported(path, self._cache_dir)
                 except ModelLoadError:
                     raise
                 except Exception as exc:
+                    raise ModelLoadError(f"could not export {path} to ONNX ({exc}); "
+                                         "set QA_BACKEND=torch to use torch instead") from exc
+                self._encoders = (None, None)
+            slot = 1 if int8 else 0
+            if self._encoders[slot] is None:
+                from qa.onnx_backend import OnnxEncoder
+
+                path = resolve_model_path(self._model_name)
+                assert self._files is not None
+                try:
+                    encoder = OnnxEncoder(path, self._files[slot], self._threads)
+                except Exception as exc:
                     raise ModelLoadError(f"could not run {path} on ONNX Runtime ({exc}); "
                                          "set QA_BACKEND=torch to use torch instead") from exc
-            return self._encoders
+                pair = list(self._encoders)
+                pair[slot] = encoder
+                self._encoders = (pair[0], pair[1])
+            return self._encoders[slot]
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self._load()[0].encode(texts)
+        return self._load().encode(texts)
 
     def encode_query(self, texts: list[str]) -> np.ndarray:
-        return self._load()[1 if self._int8_queries else 0].encode(texts)
+        return self._load(self._int8_queries).encode(texts)
 
 
 def make_embedder(model: str = DEFAULT_MODEL, backend: str = "onnx", threads: int | None = None) -> Embedder:
@@ -244,3 +260,56 @@ class HashingEmbedder:
 
     def encode_query(self, texts: list[str]) -> np.ndarray:
         return self.encode(texts)
+
+
+class QueryBatcher:
+    """Questions arriving together go to the model as one batch.
+
+    A server answers several questions at once in threads; the model runs one batch at a
+    time. Whoever finds the model free takes every question waiting and encodes them in one
+    run (a batch of eight short questions costs far less than eight runs); the others wait
+    for their vectors. One question alone is encoded at once, as before.
+    """
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._cond = threading.Condition()
+        self._waiting: list[tuple[list[str], list[np.ndarray | BaseException]]] = []
+        self._busy = False
+        self.runs = 0  # model runs so far (for tests and benchmarks)
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        """Vectors of ``texts``, possibly encoded in one run with other callers' texts."""
+        slot: list[np.ndarray | BaseException] = []
+        with self._cond:
+            self._waiting.append((texts, slot))
+            while self._busy and not slot:
+                self._cond.wait()
+            if not slot:
+                self._busy = True
+                batch, self._waiting = self._waiting, []
+        if not slot:
+            try:
+                self._run(batch)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+        result = slot[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _run(self, batch: list[tuple[list[str], list[np.ndarray | BaseException]]]) -> None:
+        flat = [t for texts, _ in batch for t in texts]
+        try:
+            vectors = self.embedder.encode_query(flat)
+            self.runs += 1
+        except BaseException as exc:  # every caller of this batch gets the error
+            for _, slot in batch:
+                slot.append(exc)
+            return
+        at = 0
+        for texts, slot in batch:
+            slot.append(vectors[at : at + len(texts)])
+            at += len(texts)

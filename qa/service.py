@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embedding import Embedder
+from qa.embedding import Embedder, QueryBatcher
 from qa.errors import DocumentNotFoundError, IndexMissingError, InvalidRequestError, QAError
 from qa.excerpts import Windows, excerpt, select, single_relevance, windows
 from qa.questions import Question, analyse
@@ -78,6 +78,7 @@ class QAService:
     def __init__(self, index_dir: Path, embedder: Embedder, model: ScoringModel | None = None) -> None:
         self.index_dir = index_dir
         self.embedder = embedder
+        self.queries = QueryBatcher(embedder)
         self.model = model or load_model()
         self._loaded: _Loaded | None = None
         self._reload_lock = threading.Lock()
@@ -150,7 +151,7 @@ class QAService:
         q = analyse(question, retriever.kind_words)
         # Question words the index has no vector for ride along with the question: one model run.
         unknown = retriever.word_vectors.unknown(q.surface) if retriever.word_vectors is not None else []
-        vectors = self.embedder.encode_query([question, *unknown])
+        vectors = self.queries.encode_query([question, *unknown])
         reading = read_question(snapshot.index, retriever, q, vectors[0], dict(zip(unknown, vectors[1:])))
         excerpts, no_answer = respond(reading, self.model, top_k)
         return Answer(
