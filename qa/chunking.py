@@ -103,9 +103,9 @@ _MINOR_WORDS = frozenset("a an and as at by for from in into of on or the to wit
 
 def is_title_case(sentence: str) -> bool:
     """Whether a sentence reads as a title: four or more words besides minor ones, nearly all
-    capitalised ("The Evolution of Russian Foreign Policy and Its Effect on Cooperation").
+    capitalised ("The Rise of Coastal Trade and Its Effect on Port Cities").
 
-    >>> is_title_case("The Evolution of Russian Foreign Policy and Its Effect on Cooperation with Iran.")
+    >>> is_title_case("The Rise of Coastal Trade and Its Effect on Port Cities in Peru.")
     True
     >>> is_title_case("Lima is the capital of Peru.")
     False

@@ -1,7 +1,7 @@
 """Sentences → named entities, dates and amounts, found once at index time.
 
 A question that asks "Who …", "When …", "How many …" or "Which city …" is answered by a
-person, a date, a number or a place; "What has Tehran obtained …" by a noun phrase. Which
+person, a date, a number or a place; "What has Lima exported …" by a noun phrase. Which
 spans of a sentence are such answers comes from spaCy's English pipeline
 (``en_core_web_sm``: its named-entity recogniser, OntoNotes labels, and the noun phrases of
 its parser, labelled ``PHRASE``), installed from PyPI as the package

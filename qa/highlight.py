@@ -7,13 +7,13 @@ answer. Three rules, tried in order, find the added part:
    person, a date, a number, a place (``qa.questions``). An entity of that kind (found at
    index time, ``qa.entities``) that the question does not already name is the answer; of
    several, the one in the clause sharing most (IDF-weighted) words with the question,
-   then the nearest to them ("… Putin's return to the presidency in **2012** …").
+   then the nearest to them ("… the dam was completed in **1970** …").
 2. **Cue phrases.** What follows "such as", "including", "particularly in", "due to",
    "because of" … up to the end of its phrase, when it is mostly words the question does
-   not have ("… military technologies, such as **missile systems and radars**, to Iran").
+   not have ("… exports crops, such as **cotton and sugar cane**, to Europe").
 3. **New words.** Otherwise the phrase that adds most to the question: the clause pieces
    between the words the sentence shares with the question, without leading function words,
-   the one holding most new content words ("… shaped by **strategic necessity** rather
+   the one holding most new content words ("… shaped by **seasonal flooding** rather
    than …"); failing that, the sentence without a leading connective or trailing reference.
 """
 
@@ -110,7 +110,7 @@ def answer_span(
 
 
 def _named(question: Question) -> set[str]:
-    """What the question already names: its terms and their other names ("Iranian" → "Iran";
+    """What the question already names: its terms and their other names ("Peruvian" → "Peru";
     not a country's capital: "Lima" answers a question about "Peru")."""
     return set(question.terms) | {v for t in question.terms for v in name_variants(t)}
 
@@ -120,10 +120,10 @@ def typed_spans(sentence: str, question: Question, entities: Sequence[tuple[int,
     does not already name; asides in parentheses left out.
 
     >>> from qa.questions import analyse
-    >>> s = "Putin returned in 2012 (Smith, 2019), after 2008."
-    >>> ents = [(18, 22, "DATE"), (31, 35, "DATE"), (44, 48, "DATE")]
-    >>> [s[a:b] for a, b in typed_spans(s, analyse("In what year did Putin return after 2008?"), ents)]
-    ['2012']
+    >>> s = "Amundsen returned in 1912 (Smith, 2019), after 1906."
+    >>> ents = [(21, 25, "DATE"), (34, 38, "DATE"), (47, 51, "DATE")]
+    >>> [s[a:b] for a, b in typed_spans(s, analyse("In what year did Amundsen return after 1906?"), ents)]
+    ['1912']
     """
     labels = question.labels
     if not labels:
@@ -188,13 +188,13 @@ _LIST_JOIN = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|as well as)\s+")
 
 def _as_list(sentence: str, chosen: Span, found: list[Span], also: list[Span] = ()) -> Span:  # type: ignore[assignment]
     """``chosen`` widened over the spans (of ``found``, or names in ``also``) listed with it:
-    "BRICS, SCO and the EAEU".
+    "NATO, the OECD and the WHO".
 
-    >>> s = "It joined the SCO, BRICS, and the Eurasian Economic Union in turn."
-    >>> spans = [(14, 17), (19, 24), (34, 57)]
-    >>> a, b = _as_list(s, (19, 24), spans)
+    >>> s = "It joined the OECD, NATO, and the World Health Organization in turn."
+    >>> spans = [(14, 18), (20, 24), (34, 59)]
+    >>> a, b = _as_list(s, (20, 24), spans)
     >>> s[a:b]
-    'SCO, BRICS, and the Eurasian Economic Union'
+    'OECD, NATO, and the World Health Organization'
     """
     overlapping = [s for s in also if any(a < s[1] and s[0] < b for a, b in found)]
     ordered = sorted(set(found) | (set(also) - set(overlapping)))
@@ -295,10 +295,10 @@ def _new_content(text: str, asked: set[str]) -> tuple[int, int]:
 def _cue_span(sentence: str, asked: set[str]) -> Span | None:
     """The phrase after a cue such as "such as", if it adds what the question lacks.
 
-    >>> s = "Russia has provided military technologies, such as missile systems and radars, to Iran."
-    >>> a, b = _cue_span(s, {"russia", "militari", "iran"})
+    >>> s = "Egypt has exported agricultural goods, such as cotton and sugar cane, to Europe."
+    >>> a, b = _cue_span(s, {"egypt", "agricultur", "europ"})
     >>> s[a:b]
-    'missile systems and radars'
+    'cotton and sugar cane'
     """
     for cue in _CUE.finditer(sentence):
         start = cue.end()
@@ -340,10 +340,10 @@ def _phrase_span(sentence: str, phrases: list[Span], asked: set[str], anchors: d
 def _new_words_span(sentence: str, asked: set[str]) -> Span | None:
     """The clause piece that adds most content words the question does not have.
 
-    >>> s = "The relationship has long been shaped by strategic necessity rather than ideological alignment."
-    >>> a, b = _new_words_span(s, {"relationship", "ideolog", "align", "shape", "long"})
+    >>> s = "The valley has long been shaped by seasonal flooding rather than human engineering."
+    >>> a, b = _new_words_span(s, {"valley", "human", "engin", "shape", "long"})
     >>> s[a:b]
-    'strategic necessity'
+    'seasonal flooding'
     """
     best: tuple[float, Span] | None = None
     for start, end in _split(sentence, 0, len(sentence), _PIECE_BREAK):

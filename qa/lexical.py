@@ -84,8 +84,8 @@ def _phrase_lengths() -> dict[str, tuple[int, ...]]:
 def terms(text: str) -> list[str]:
     """Stemmed content words of ``text``, in order: the tokens BM25 indexes.
 
-    >>> terms("The sanctions on Iran's oil")
-    ['sanction', 'iran', 'oil']
+    >>> terms("The tariffs on Peru's copper")
+    ['tariff', 'peru', 'copper']
     """
     return [stem(w) for w in words(text) if w not in STOPWORDS]
 

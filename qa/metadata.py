@@ -2,11 +2,11 @@
 
 Each table is keyed by a document id (its path relative to the corpus)::
 
-    ["002_bfbcccb078368d48.txt"]
-    title = "The Role of the United States in the Future of Iran-Russia Relations"
-    authors = ["Afifeh Abedi", "Mohammad Rahim Eyvazi", "Jahangir Karami"]
-    date = "2024"
-    url = "https://irfajournal.csr.ir/?lang=fa"
+    ["reports/rivers-2021.pdf"]
+    title = "Sediment Transport in the Lower Nile"
+    authors = ["Ann Lee", "Omar Haddad"]
+    date = "2021"
+    url = "https://example.org/rivers-2021"
     kind = "journal article"
 
 ``kind`` says what sort of source it is ("blog post", "journal article", "news summary"),

@@ -133,9 +133,9 @@ def analyse(question: str, document_words: frozenset[str] = frozenset()) -> Ques
     """Analyse a question; ``document_words`` are extra words that name a document in this
     collection (its kinds: "blog", "news", "summary" …).
 
-    >>> q = analyse("In what year did Moscow cancel the S-300 deal, according to the blog?")
+    >>> q = analyse("In what year did Lima cancel the A-300 order, according to the blog?")
     >>> q.kind, q.terms, q.about_document
-    ('year', ('moscow', 'cancel', '300', 'deal'), False)
+    ('year', ('lima', 'cancel', '300', 'order'), False)
     >>> analyse("Who wrote the paper?").about_document
     True
     """
@@ -161,7 +161,7 @@ def analyse(question: str, document_words: frozenset[str] = frozenset()) -> Ques
 def answer_kind(question: str) -> str | None:
     """The kind of answer a question asks for, or None.
 
-    >>> answer_kind("Which Ukrainian president was ousted in 2014?")
+    >>> answer_kind("Which Chilean president was ousted in 1973?")
     'person'
     >>> answer_kind("What is the capital of Peru?")
     'place'
@@ -181,8 +181,8 @@ def _focus(question: str) -> tuple[str, ...]:
     ('soviet', 'intellig', 'servic', 'help')
     >>> _focus("What is the capital of Peru?")
     ('capit',)
-    >>> _focus("How many Russian tourists visited Iran?")
-    ('russian', 'tourist', 'visit', 'iran')
+    >>> _focus("How many German tourists visited Peru?")
+    ('german', 'tourist', 'visit', 'peru')
     """
     m = _FOCUS.search(question)
     if not m:

@@ -53,7 +53,7 @@ class Candidates:
     * ``context``: per question term, whether the sentence's section heading or document
       title has it (or an alias);
     * ``mentioned``: the question names the sentence's source by its kind or an author
-      ("according to the blog", "what does Karami argue") and names only some sources;
+      ("according to the blog", "what does Haddad argue") and names only some sources;
     * ``leans_back``: the sentence opens with "This", "These", "It" … and leans on the one
       before it; ``role``: BODY, FURNITURE or FRONT.
     """
