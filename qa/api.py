@@ -56,7 +56,7 @@ class AskRequest(BaseModel):
         ..., max_length=MAX_QUESTION_CHARS,
         json_schema_extra={"minLength": 1, "pattern": r"\S"},  # checked by not_blank, to say so plainly
         description=f"The question: 1 to {MAX_QUESTION_CHARS} characters, not only spaces.",
-        examples=["Which Ukrainian president was ousted in 2014?"],
+        examples=["When was the dam completed?"],
     )
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description=f"How many excerpts to return, 1 to {MAX_TOP_K}.")
 

@@ -23,7 +23,7 @@ EPILOG = """\
 examples:
   qa index                       build or update ./index from ./corpus
   qa index --strict              … and exit 1 if any file had to be skipped
-  qa ask "Which Ukrainian president was ousted in 2014?"
+  qa ask "When was the dam completed?"
   qa ask --json -k 3 "What is structural power?"
   qa serve --port 8000           chat page on http://127.0.0.1:8000/
   qa eval questions.jsonl        hit@1, recall@5, no-answer accuracy …

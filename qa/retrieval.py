@@ -249,7 +249,7 @@ def _descriptor_words(doc: Document) -> set[str]:
 
 
 def _surnames(doc: Document) -> set[str]:
-    """The last word of each author's name, lower-cased: ``{"karami", …}``."""
+    """The last word of each author's name, lower-cased: ``{"haddad", …}``."""
     return {names[-1] for names in (words(author) for author in doc.meta.authors) if names}
 
 

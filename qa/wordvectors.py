@@ -1,7 +1,7 @@
 """Word vectors: every content word of the collection embedded on its own, for soft matching.
 
 A question says "supplied" where the text says "provided", "sped up" for "accelerated",
-"air-defence" for "missile system". Exact and stemmed matching miss these; the embedding
+"riverbank" for "shore". Exact and stemmed matching miss these; the embedding
 model, given one word at a time, places such words close together. Each distinct content
 word of the collection is embedded once, at index time. A question word the collection
 never uses is looked up among the most common English words (``wordfreq``'s list, embedded
