@@ -35,6 +35,19 @@ BM25_K1 = 1.5  # bm25s' defaults (Lucene's BM25)
 BM25_B = 0.75
 
 
+def positions(lengths: np.ndarray) -> np.ndarray:
+    """For runs of the given lengths laid end to end, each element's position in its run:
+    ``positions([2, 0, 3]) == [0, 1, 0, 1, 2]``."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+def lucene_idf(rows: int, df: np.ndarray) -> np.ndarray:
+    """BM25's inverse document frequency (Lucene's, as ``bm25s`` uses) of terms held by
+    ``df`` of ``rows`` rows."""
+    return np.log(1.0 + (rows - df + 0.5) / (df + 0.5))
+
+
 @dataclass(frozen=True)
 class Ragged:
     """Rows of integers of varying length: row ``i`` is ``values[ptr[i]:ptr[i + 1]]``."""
@@ -78,8 +91,7 @@ class Ragged:
         starts, ends = self.ptr[rows], self.ptr[np.asarray(rows) + 1]
         lengths = ends - starts
         owner = np.repeat(np.arange(len(rows)), lengths)
-        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        return self.values[np.repeat(starts, lengths) + offsets], owner
+        return self.values[np.repeat(starts, lengths) + positions(lengths)], owner
 
     def padded(self, rows: np.ndarray) -> np.ndarray:
         """The values of ``rows`` as a ``(len(rows), widest)`` matrix padded with -1."""
@@ -87,7 +99,7 @@ class Ragged:
         lengths = self.ptr[np.asarray(rows) + 1] - self.ptr[rows]
         out = np.full((len(rows), int(lengths.max(initial=0))), -1, dtype=np.int64)
         if len(values):
-            out[owner, np.arange(len(values)) - np.repeat(np.cumsum(lengths) - lengths, lengths)] = values
+            out[owner, positions(lengths)] = values
         return out
 
 
@@ -171,7 +183,7 @@ def bm25_matrix(rows: Ragged, n_terms: int) -> tuple[Bm25Matrix, np.ndarray]:
     keys, tf = np.unique(owner * max(n_terms, 1) + rows.values[rows.ptr[0] : rows.ptr[-1]], return_counts=True)
     row_of, term_of = keys // max(n_terms, 1), keys % max(n_terms, 1)
     df = np.bincount(term_of, minlength=n_terms)
-    idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+    idf = lucene_idf(n, df)
     avg = float(lengths.mean()) if n and lengths.sum() else 1.0
     weight = idf[term_of] * tf / (tf + BM25_K1 * (1 - BM25_B + BM25_B * lengths[row_of] / avg))
     order = np.argsort(term_of, kind="stable")
@@ -184,13 +196,12 @@ def holders(first: np.ndarray, last: np.ndarray, n_sentences: int) -> np.ndarray
     """For each sentence row, the passages holding it, padded with -1: ``(sentences, widest)``."""
     counts = (last - first + 1).astype(np.int64)
     passage = np.repeat(np.arange(len(first), dtype=np.int64), counts)
-    sentence = np.repeat(first.astype(np.int64), counts) + (
-        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
+    sentence = np.repeat(first.astype(np.int64), counts) + positions(counts)
     order = np.lexsort((passage, sentence))
     sentence, passage = sentence[order], passage[order]
     per = np.bincount(sentence, minlength=n_sentences)
     out = np.full((n_sentences, max(1, int(per.max(initial=0)))), -1, dtype=np.int64)
-    rank = np.arange(len(sentence)) - np.repeat(np.cumsum(per) - per, per)
+    rank = positions(per)
     out[sentence, rank] = passage
     return out
 

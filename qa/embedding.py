@@ -165,7 +165,7 @@ class OnnxEmbedder(_LocalModel):
         self._cache_dir = cache_dir
         self._int8_queries = int8_queries
         self._threads = threads
-        self._encoders: tuple[Any, Any] | None = None
+        self._encoders: list[Any] = [None, None]  # float32, int8: each loaded on first use
         self._files: tuple[Path, Path] | None = None
         self._lock = threading.Lock()
 
@@ -180,7 +180,7 @@ class OnnxEmbedder(_LocalModel):
     def _load(self, int8: bool = False) -> Any:
         """The float32 network, or with ``int8`` the int8 one (each loaded on first use)."""
         with self._lock:
-            if self._encoders is None:
+            if self._files is None:
                 from qa.onnx_backend import exported
 
                 path = resolve_model_path(self._model_name)
@@ -192,21 +192,16 @@ class OnnxEmbedder(_LocalModel):
                 except Exception as exc:
                     raise ModelLoadError(f"could not export {path} to ONNX ({exc}); "
                                          "set QA_BACKEND=torch to use torch instead") from exc
-                self._encoders = (None, None)
             slot = 1 if int8 else 0
             if self._encoders[slot] is None:
                 from qa.onnx_backend import OnnxEncoder
 
                 path = resolve_model_path(self._model_name)
-                assert self._files is not None
                 try:
-                    encoder = OnnxEncoder(path, self._files[slot], self._threads)
+                    self._encoders[slot] = OnnxEncoder(path, self._files[slot], self._threads)
                 except Exception as exc:
                     raise ModelLoadError(f"could not run {path} on ONNX Runtime ({exc}); "
                                          "set QA_BACKEND=torch to use torch instead") from exc
-                pair = list(self._encoders)
-                pair[slot] = encoder
-                self._encoders = (pair[0], pair[1])
             return self._encoders[slot]
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:

@@ -13,13 +13,12 @@ candidates only for a question about a document itself ("Who wrote the paper?").
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from qa.derived import Ragged
+from qa.derived import Ragged, lucene_idf
 from qa.embedding import Embedder
 from qa.lexical import STOPWORDS, words
 from qa.questions import Question
@@ -115,8 +114,8 @@ class Retriever:
     def idf(self, term: str) -> float:
         """Inverse document frequency of a term over passages (unseen terms weigh most)."""
         i = self.term_ids.get(term)
-        df = int(self.derived.passage_df[i]) if i is not None else 0
-        return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
+        df = self.derived.passage_df[i] if i is not None else np.int32(0)
+        return float(lucene_idf(self._n, np.asarray(df)))
 
     def candidates(self, question: Question, query_vector: np.ndarray,
                    word_vectors: dict[str, np.ndarray] | None = None) -> Candidates:

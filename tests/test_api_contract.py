@@ -8,13 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ports import free_port
+from ports import free_port, until
 
 pytestmark = pytest.mark.model
 HERE = Path(__file__).resolve().parent
@@ -34,17 +33,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = subprocess.Popen([str(BIN / "qa"), "serve", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    def up() -> bool:
+        """qa serve answers /health"""
+        if proc.poll() is not None:
+            raise RuntimeError((root / "serve.log").read_text())
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2):
+                return True
+        except OSError:
+            return False
+
     try:
-        for _ in range(600):
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError((root / "serve.log").read_text()) from None
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("qa serve did not come up: " + (root / "serve.log").read_text())
+        until(up, timeout=120, every=0.2)
         yield url
     finally:
         proc.terminate()

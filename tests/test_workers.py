@@ -11,14 +11,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ports import free_port
+from ports import free_port, until
 
 pytestmark = pytest.mark.model
 HERE = Path(__file__).resolve().parent
@@ -31,17 +30,6 @@ def _get(url: str, token: str | None = None) -> dict[str, Any]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
-
-
-def _until(check: Any, timeout: float = 60.0) -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not true within {timeout} s: {check.__doc__ or check}")
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             return False
 
     try:
-        _until(up, timeout=180)
+        until(up, timeout=180)
         yield {"url": url, "root": root, "env": env, "proc": proc}
     finally:
         if proc.poll() is None:
@@ -100,7 +88,7 @@ def test_a_rebuilt_index_reaches_every_worker(server: dict[str, Any]) -> None:
         states = {(h["process"], h["index"]) for h in (_get(url + "/health") for _ in range(16))}
         return len({p for p, _ in states}) == 2 and all(index != before for _, index in states)
 
-    _until(every_worker_has_the_new_index)
+    until(every_worker_has_the_new_index)
 
 
 def test_admin_build_record_is_shared_by_the_workers(server: dict[str, Any]) -> None:
@@ -125,4 +113,4 @@ def test_stopping_the_server_stops_every_worker(server: dict[str, Any]) -> None:
     def gone() -> bool:
         return not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
-    _until(gone, timeout=30)
+    until(gone, timeout=30)
