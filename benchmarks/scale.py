@@ -44,6 +44,12 @@ one OpenMP thread:
 
 It prints a table, the command that reproduces it, and with ``--json FILE`` writes every
 number.
+
+``--add-again --work DIR`` measures step 5 again on the collection and index a finished run
+left in ``DIR`` (with the code as it is now): the added page is taken out and the index
+brought up to date (untimed), then, timed, the page is added back (``qa index``) and indexed
+alone into an empty index (``qa index`` on a corpus holding only it), three times each, with
+the medians and their ratio, and how the build's search graphs grew.
 """
 
 from __future__ import annotations
@@ -474,7 +480,12 @@ def main() -> int:
                         help="build approximate search indexes from this many vectors on (default: qa's own "
                              "threshold); lets a smaller run measure the approximate path")
     parser.add_argument("--json", type=Path, help="also write every number to this JSON file")
+    parser.add_argument("--add-again", action="store_true",
+                        help="only measure adding one page again, on the run left in --work (see above)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of --add-again (default 3)")
     args = parser.parse_args()
+    if args.add_again:
+        return add_again(args)
     global ANN_THRESHOLD
     ANN_THRESHOLD = args.ann_threshold
 
@@ -500,6 +511,9 @@ def main() -> int:
     server: subprocess.Popen[bytes] | None = None
     try:
         results.update(run(args, work, corpus, index, logs, results))
+        if not temporary:  # what --add-again reads
+            (work / "results.json").write_text(json.dumps({k: v for k, v in results.items() if k != "_server"},
+                                                          indent=2, default=str) + "\n", encoding="utf-8")
     finally:
         server = results.pop("_server", None)
         if server is not None and server.poll() is None:
@@ -636,6 +650,47 @@ def run(args: argparse.Namespace, work: Path, corpus: Path, index: Path, logs: P
                 "rank_of_new": found.index(doc_id) + 1 if doc_id in found else None}
     r["machine"]["load_average_end"] = os.getloadavg()
     return r
+
+
+def add_again(args: argparse.Namespace) -> int:
+    """``--add-again``: adding the run's extra page to its index against indexing it alone."""
+    if args.work is None or not (args.work / MARKER).exists():
+        sys.exit("scale.py: --add-again needs --work DIR of a finished run")
+    work = args.work.resolve()
+    corpus, index, logs = work / "corpus", work / "index", work / "logs"
+    summary = json.loads((work / "results.json").read_text(encoding="utf-8"))
+    doc_id = summary["add"]["document"]
+    page, kept = corpus / doc_id, work / "extra-page"
+    if page.exists():
+        shutil.copyfile(page, kept)
+    if not kept.exists():
+        sys.exit(f"scale.py: neither {page} nor {kept} exists")
+    alone_dir = work / "alone"
+    added, alone, graphs = [], [], []
+    for i in range(args.repeats):
+        page.unlink(missing_ok=True)
+        timed_qa(["index", "--corpus", str(corpus), "--index", str(index)], logs / "again-remove.log")
+        shutil.copyfile(kept, page)
+        print(f"add {i + 1}/{args.repeats} …", file=sys.stderr)
+        wall, _, _ = timed_qa(["index", "--corpus", str(corpus), "--index", str(index)], logs / "again-add.log")
+        added.append(wall)
+        graphs.append(json.loads((current_build(index) / "manifest.json").read_text(encoding="utf-8"))["search"])
+        shutil.rmtree(alone_dir, ignore_errors=True)
+        (alone_dir / "corpus" / doc_id).parent.mkdir(parents=True)
+        shutil.copyfile(kept, alone_dir / "corpus" / doc_id)
+        wall, _, _ = timed_qa(["index", "--corpus", str(alone_dir / "corpus"), "--index", str(alone_dir / "index")],
+                              logs / "again-alone.log")
+        alone.append(wall)
+    shutil.rmtree(alone_dir, ignore_errors=True)
+    result = {"document": doc_id, "add_s": added, "alone_s": alone, "add_median_s": statistics.median(added),
+              "alone_median_s": statistics.median(alone),
+              "ratio": statistics.median(added) / statistics.median(alone), "search": graphs[-1],
+              "command": f"cd {shlex.quote(str(REPO))} && {shlex.quote(sys.executable)} benchmarks/scale.py "
+                         f"--add-again --work {shlex.quote(str(work))} --repeats {args.repeats}"}
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
 
 
 def machine() -> dict[str, Any]:

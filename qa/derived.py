@@ -111,6 +111,7 @@ class DocumentTokens:
     passage_terms: list[list[str]]
     sentence_words: list[list[str]]
     leans_back: np.ndarray
+    word_counts: np.ndarray
 
 
 def document_tokens(text: str, sentences: Sequence[tuple[int, int]], passages: Sequence[tuple[int, int]]
@@ -124,7 +125,15 @@ def document_tokens(text: str, sentences: Sequence[tuple[int, int]], passages: S
         sentence_words=[distinct_content(found) for found in split],
         leans_back=np.array([i > 0 and bool(_ANAPHORIC.match(t)) for i, t in enumerate(sentence_texts)],
                             dtype=bool),
+        word_counts=np.array([len(t.split()) for t in sentence_texts], dtype=np.int32),
     )
+
+
+def word_counts(texts: Sequence[str], doc: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Whitespace-separated words per sentence row (for builds stored before
+    ``Derived.word_counts`` was; a build stores it)."""
+    return np.array([len(texts[d][a:b].split()) for d, a, b in zip(doc.tolist(), start.tolist(), end.tolist())],
+                    dtype=np.int32)
 
 
 class Vocabulary:
@@ -244,10 +253,11 @@ class Derived:
     contexts: Ragged
     sentence_context: np.ndarray
     leans_back: np.ndarray
+    word_counts: np.ndarray  # whitespace-separated words per sentence
     holders: np.ndarray
     passage_df: np.ndarray
     passage_bm25: Bm25Matrix
     sentence_bm25: Bm25Matrix
 
     RAGGED = ("sentence_terms", "passage_terms", "sentence_words", "contexts")
-    ARRAYS = ("sentence_context", "leans_back", "holders", "passage_df")
+    ARRAYS = ("sentence_context", "leans_back", "word_counts", "holders", "passage_df")

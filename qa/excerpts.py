@@ -48,6 +48,7 @@ SAME_SECTION_PENALTY = 0.03  # relevance lost per excerpt already taken from a s
 MAX_EXCERPT_CHARS = 600  # a window longer than this is not considered (single sentences always are)
 FRAGMENT_WORDS = 5
 _DIGITS = re.compile(r"\d")
+_NON_WORD = re.compile(r"\W+")
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def typed_candidates(index: StoredIndex, c: Candidates, question: Question) -> t
         spans = typed_spans(text, question, sentence_entities(index, int(r)))
         if spans:
             typed[i] = True
-            clause[i] = max(clause_weight(text, a, weights) for a, _ in spans) / total
+            clause[i] = clause_weight(text, [a for a, _ in spans], weights) / total
     return typed, clause
 
 
@@ -128,16 +129,16 @@ def windows(index: StoredIndex, c: Candidates, question: Question, vectors: np.n
     s = index.sentences
     rows = c.rows
     docs = s.doc[rows]
-    sections = [s.section[int(r)] for r in rows]
+    sections = s.section.ids[rows]
     starts, ends = s.start[rows], s.end[rows]
     # link[i]: candidate i + 1 directly follows candidate i in the same section
     link = np.zeros(n, dtype=bool)
     if n > 1:
         link[:-1] = (rows[1:] == rows[:-1] + 1) & (docs[1:] == docs[:-1])
-        link[:-1] &= np.array([a == b for a, b in zip(sections[:-1], sections[1:])], dtype=bool)
+        link[:-1] &= sections[1:] == sections[:-1]
     cut = np.zeros(n, dtype=bool)
     cut[:-1] = link[:-1] & c.leans_back[1:]
-    word_counts = np.array([len(sentence_text(index, int(r)).split()) for r in rows])
+    word_counts = index.derived.word_counts[rows]
     member_vectors = vectors[rows]
     asks_kind = bool(question.labels)
     context = np.maximum(c.presence, c.context.astype(np.float32))
@@ -225,7 +226,7 @@ def select(index: StoredIndex, c: Candidates, win: Windows, relevance: np.ndarra
         return []
     s = index.sentences
     first_rows = c.rows[win.first]
-    sections = np.array([hash((int(s.doc[r]), s.section[r])) for r in first_rows])
+    sections = s.doc[first_rows].astype(np.int64) * (len(s.section.names) + 1) + s.section.ids[first_rows] + 1
     ranking = relevance.astype(np.float64).copy()
     open_ = np.ones(len(relevance), dtype=bool)
     seen_texts: set[str] = set()
@@ -235,7 +236,7 @@ def select(index: StoredIndex, c: Candidates, win: Windows, relevance: np.ndarra
         first, size = int(win.first[k]), int(win.size[k])
         open_[k] = False
         doc, start, end = window_span(index, c, first, size)
-        key = re.sub(r"\W+", " ", index.documents[doc].text[start:end]).strip().lower()
+        key = _NON_WORD.sub(" ", index.documents[doc].text[start:end]).strip().lower()
         if key in seen_texts:
             continue
         seen_texts.add(key)
@@ -284,7 +285,8 @@ def excerpt(
 
 def single_relevance(win: Windows, relevance: np.ndarray) -> dict[int, float]:
     """Candidate position → relevance of the window holding only that sentence."""
-    return {int(f): float(r) for f, n, r in zip(win.first, win.size, relevance) if n == 1}
+    ones = win.size == 1
+    return dict(zip(win.first[ones].tolist(), relevance[ones].astype(float).tolist()))
 
 
 def logistic(x: float) -> float:

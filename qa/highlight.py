@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
 from qa.lexical import STOPWORDS, name_variants, stem, words
@@ -69,6 +70,8 @@ _DATE = re.compile(
 )
 _YEAR = re.compile(r"\b(?:1[0-9]|20)\d\d(?:s\b)?\b")
 _BRACKETED = re.compile(r"\([^()]*\)")
+_LEADING_ARTICLE = re.compile(r"(?:the|a|an)\s+", re.IGNORECASE)
+_TRAILING_ARTICLE = re.compile(r"\s+(?:the|a|an)\s*$")
 
 Span = tuple[int, int]
 
@@ -109,10 +112,15 @@ def answer_span(
     return _trimmed(sentence)
 
 
-def _named(question: Question) -> set[str]:
+def _named(question: Question) -> frozenset[str]:
     """What the question already names: its terms and their other names ("Peruvian" → "Peru";
     not a country's capital: "Lima" answers a question about "Peru")."""
-    return set(question.terms) | {v for t in question.terms for v in name_variants(t)}
+    return _named_terms(tuple(question.terms))
+
+
+@lru_cache(maxsize=1024)
+def _named_terms(terms: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(terms) | {v for t in terms for v in name_variants(t)}
 
 
 def typed_spans(sentence: str, question: Question, entities: Sequence[tuple[int, int, str]]) -> list[Span]:
@@ -209,10 +217,10 @@ def _as_list(sentence: str, chosen: Span, found: list[Span], also: list[Span] = 
 
 def _between(sentence: str, left: Span, right: Span) -> str:
     gap = sentence[left[1] : right[0]]
-    return re.sub(r"\s+(?:the|a|an)\s*$", " ", gap) if gap.strip() else gap
+    return _TRAILING_ARTICLE.sub(" ", gap) if gap.strip() else gap
 
 
-def _new_to_question(sentence: str, spans: list[Span], asked: set[str]) -> list[Span]:
+def _new_to_question(sentence: str, spans: list[Span], asked: AbstractSet[str]) -> list[Span]:
     bracketed = [m.span() for m in _BRACKETED.finditer(sentence)]
     out = []
     for start, end in sorted(set(spans)):
@@ -229,7 +237,7 @@ def _trim_entity(sentence: str, start: int, end: int) -> Span:
     """An entity without a leading article or trailing punctuation: "the United States," →
     "United States"."""
     text = sentence[start:end]
-    lead = re.match(r"(?:the|a|an)\s+", text, re.IGNORECASE)
+    lead = _LEADING_ARTICLE.match(text)
     if lead and lead.end() < len(text):
         start += lead.end()
     text = sentence[start:end]
@@ -247,13 +255,19 @@ def _anchors(sentence: str, asked: set[str], weights: Mapping[str, float] | None
     return anchors
 
 
-def clause_weight(sentence: str, offset: int, weights: Mapping[str, float]) -> float:
-    """The summed weight of the question terms in the clause of ``sentence`` holding ``offset``."""
+def clause_weight(sentence: str, offsets: Sequence[int], weights: Mapping[str, float]) -> float:
+    """The largest summed weight of the question terms in a clause of ``sentence`` holding
+    one of ``offsets``.
+
+    >>> clause_weight("Amundsen sailed in 1910; he returned in 1912.", [40], {"return": 2.0, "sail": 1.0})
+    2.0
+    """
+    best = 0.0
     for a, b in _split(sentence, 0, len(sentence), _ANY_BREAK):
-        if a <= offset < b:
+        if any(a <= offset < b for offset in offsets):
             seen = {stem(_plain(m.group())) for m in _TOKEN.finditer(sentence, a, b)}
-            return float(sum(w for t, w in weights.items() if t in seen))
-    return 0.0
+            best = max(best, float(sum(w for t, w in weights.items() if t in seen)))
+    return best
 
 
 def _nearest(sentence: str, found: list[Span], anchors: dict[int, float]) -> Span:

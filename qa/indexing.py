@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from qa.ann import ANN_THRESHOLD
+from qa.ann import ANN_THRESHOLD, Previous
 from qa.chunking import ChunkingParams, chunk_document
 from qa.corpus import SourceFile, read_document, scan_corpus
 from qa.derived import Derived, Ragged, Vocabulary, bm25_matrix, contexts, document_tokens, holders
@@ -332,8 +332,11 @@ class _Rows:
     passage_terms: list[Ragged] = field(default_factory=list)
     sentence_words: list[Ragged] = field(default_factory=list)
     leans_back: list[np.ndarray] = field(default_factory=list)
+    word_counts: list[np.ndarray] = field(default_factory=list)
     sentence_vectors: list[np.ndarray] = field(default_factory=list)
     passage_vectors: list[np.ndarray] = field(default_factory=list)
+    sentence_origin: list[np.ndarray] = field(default_factory=list)  # previous build's row, -1 if new
+    passage_origin: list[np.ndarray] = field(default_factory=list)
     n_sentences: int = 0
     n_passages: int = 0
 
@@ -400,6 +403,7 @@ def _write(
         contexts=context_rows,
         sentence_context=sentence_context,
         leans_back=np.concatenate(rows.leans_back) if rows.leans_back else np.zeros(0, dtype=bool),
+        word_counts=np.concatenate(rows.word_counts) if rows.word_counts else np.zeros(0, dtype=np.int32),
         holders=holders(tables.passages.first, tables.passages.last, len(tables.sentences)),
         passage_df=passage_df.astype(np.int32),
         passage_bm25=passage_bm25,
@@ -422,7 +426,13 @@ def _write(
         "passages": np.concatenate(rows.passage_vectors) if rows.passage_vectors else empty,
         "words": _word_vectors(vocabulary, previous, embedder, dimension),
     }
-    return writer.commit(manifest, tables, derived, vectors, vocabulary, ann_threshold)
+    grow = None
+    if previous is not None:
+        origin = {"sentences": rows.sentence_origin, "passages": rows.passage_origin}
+        grow = {name: Previous(previous.path, previous.manifest.search.get(name, {}),
+                               np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
+                for name, parts in origin.items()}
+    return writer.commit(manifest, tables, derived, vectors, vocabulary, ann_threshold, grow)
 
 
 def _add_new(rows: _Rows, row: int, entry: _Entry, vectors: np.ndarray, entities: list[tuple[int, int, int, int]],
@@ -450,8 +460,11 @@ def _add_new(rows: _Rows, row: int, entry: _Entry, vectors: np.ndarray, entities
     rows.passage_terms.append(term_vocab.add(tokens.passage_terms))
     rows.sentence_words.append(word_vocab.add(tokens.sentence_words))
     rows.leans_back.append(tokens.leans_back)
+    rows.word_counts.append(tokens.word_counts)
     rows.sentence_vectors.append(vectors[: len(sentences)])
     rows.passage_vectors.append(vectors[len(sentences) :])
+    rows.sentence_origin.append(np.full(len(sentences), -1, dtype=np.int64))
+    rows.passage_origin.append(np.full(len(passages), -1, dtype=np.int64))
     rows.n_sentences += len(sentences)
     rows.n_passages += len(passages)
 
@@ -475,8 +488,11 @@ def _add_reused(rows: _Rows, row: int, previous: StoredIndex, old_row: int) -> N
     rows.passage_terms.append(old_d.passage_terms.slice(p_lo, p_hi))
     rows.sentence_words.append(old_d.sentence_words.slice(s_lo, s_hi))
     rows.leans_back.append(old_d.leans_back[s_lo:s_hi])
+    rows.word_counts.append(old_d.word_counts[s_lo:s_hi])
     rows.sentence_vectors.append(previous.sentence_vectors[s_lo:s_hi])
     rows.passage_vectors.append(previous.passage_vectors[p_lo:p_hi])
+    rows.sentence_origin.append(np.arange(s_lo, s_hi, dtype=np.int64))
+    rows.passage_origin.append(np.arange(p_lo, p_hi, dtype=np.int64))
     rows.n_sentences += s_hi - s_lo
     rows.n_passages += p_hi - p_lo
 

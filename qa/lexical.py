@@ -17,6 +17,7 @@ import Stemmer
 from qa.aliases import alias_groups, capitals, phrases
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_POSSESSIVE = re.compile(r"['’][a-z]+$")
 # "U.S.", "US" and "USA": the gazetteer leaves out two- and three-letter codes, which collide
 # with English words ("us", "in", "and", "can"), so English's one everyday country
 # abbreviation, in each of its spellings, is spelt out here.
@@ -49,7 +50,7 @@ def words(text: str) -> list[str]:
     ['peru', 'unitedstates', 'backed', 'plans', 'in', 'the', 'unitedstates']
     """
     text = _USA.sub(" United States ", unicodedata.normalize("NFKC", text)).lower()
-    found = [re.sub(r"['’][a-z]+$", "", w) for w in _WORD.findall(text)]
+    found = [_POSSESSIVE.sub("", w) if "'" in w or "’" in w else w for w in _WORD.findall(text)]
     return _join_phrases(found)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.derived import Ragged, lucene_idf
+from qa.derived import Bm25Matrix, Ragged, lucene_idf
 from qa.embedding import Embedder
 from qa.lexical import STOPWORDS, words
 from qa.questions import Question
@@ -105,6 +105,10 @@ class Retriever:
         self.sentence_bm25 = d.sentence_bm25.scorer()
         docs = index.documents
         self.descriptors = [_descriptor_words(doc) for doc in docs]
+        self._described: dict[str, list[int]] = {}  # descriptor word -> documents it describes
+        for i, bag in enumerate(self.descriptors):
+            for w in bag:
+                self._described.setdefault(w, []).append(i)
         self._surnames = {name for doc in docs for name in _surnames(doc)}
         self.kind_words = frozenset(w for doc in docs for w in words(doc.meta.kind or "") if w not in STOPWORDS)
         self.holders = d.holders
@@ -166,13 +170,13 @@ class Retriever:
         own = [self.term_ids.get(t, -1) for t in qterms]
         aliases = [[self.term_ids[a] for a in alias if a in self.term_ids] for alias in question.aliases]
         d = self.derived
-        has_term, has_alias = _matches(d.sentence_terms, rows, own, aliases)
+        has_term, has_alias = _holding(d.sentence_bm25, rows, own, aliases)
         presence = np.where(has_term, 1.0, np.where(has_alias, ALIAS_WEIGHT, 0.0)).astype(np.float32)
         in_term, in_alias = _matches(d.contexts, d.sentence_context[rows], own, aliases)
         context = in_term | in_alias
         if self.word_vectors is not None and self.embedder is not None and qterms:
             qvecs = self.word_vectors.of(list(question.surface), self.embedder, word_vectors)
-            soft = soft_presence(qvecs, self.word_vectors.vectors, d.sentence_words.padded(rows))
+            soft = soft_presence(qvecs, self.word_vectors.vectors, d.sentence_words, rows)
             soft = np.maximum(soft, (presence >= 1).astype(np.float32))
         else:
             soft = presence.copy()
@@ -200,7 +204,7 @@ class Retriever:
         """Documents the question names by kind ("the blog") or author, if it singles some out."""
         asked = {w for w in words(question) if w in self._surnames}
         asked |= {w for ref in _REFERENCE.findall(question) for w in words(ref)}
-        hits = [i for i, bag in enumerate(self.descriptors) if bag & asked]
+        hits = sorted({i for w in asked for i in self._described.get(w, ())})
         return hits if len(hits) < len(self.descriptors) else []
 
 
@@ -218,6 +222,28 @@ def _top_positive(scores: np.ndarray, k: int) -> list[int]:
     else:
         top = np.argsort(-scores, kind="stable")
     return [int(i) for i in top if scores[i] > 0]
+
+
+def _holding(matrix: Bm25Matrix, rows: np.ndarray, own: list[int], aliases: list[list[int]]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``_matches`` for the sorted ``rows`` of a BM25 matrix, read from each term's
+    posting list (the rows holding it, sorted) rather than from the rows' own terms."""
+    has_term = np.zeros((len(rows), len(own)), dtype=bool)
+    has_alias = np.zeros((len(rows), len(own)), dtype=bool)
+
+    def holds(term: int) -> np.ndarray:
+        postings = matrix.indices[matrix.indptr[term] : matrix.indptr[term + 1]]
+        if not len(postings):
+            return np.zeros(len(rows), dtype=bool)
+        at = np.minimum(np.searchsorted(postings, rows), len(postings) - 1)
+        return postings[at] == rows
+
+    for j, (term, alias) in enumerate(zip(own, aliases)):
+        if term >= 0:
+            has_term[:, j] = holds(term)
+        for a in alias:
+            has_alias[:, j] |= holds(a)
+    return has_term, has_alias
 
 
 def _matches(table: Ragged, rows: np.ndarray, own: list[int], aliases: list[list[int]]

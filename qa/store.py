@@ -28,6 +28,7 @@ is cosine similarity.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
@@ -44,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from qa import ann
-from qa.derived import Bm25Matrix, Derived, Ragged
+from qa.derived import Bm25Matrix, Derived, Ragged, word_counts
 from qa.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.records import Document, DocumentMeta
 
@@ -212,8 +213,8 @@ class StoredIndex:
     sentence_vectors: np.ndarray
     passage_vectors: np.ndarray
     word_vectors: np.ndarray
-    sentence_index: Any
-    passage_index: Any
+    sentence_index: ann.Searcher
+    passage_index: ann.Searcher
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -274,6 +275,10 @@ def load_index(index_dir: Path, model: str) -> StoredIndex:
             vocabulary = [w for (w,) in db.execute("SELECT word FROM words ORDER BY row")]
         tables = read_tables(build / ARRAYS)
         derived = read_derived(build / ARRAYS)
+        if derived.word_counts is None:
+            s = tables.sentences
+            derived = dataclasses.replace(derived, word_counts=word_counts([d.text for d in documents], s.doc,
+                                                                           s.start, s.end))
         vectors = {name: _load(build / f"{name}.npy") for name in ("sentences", "passages", "words")}
         searchers = {name: ann.open_index(build, name, vectors[name], manifest.search.get(name, {}))
                      for name in ("sentences", "passages")}
@@ -282,7 +287,8 @@ def load_index(index_dir: Path, model: str) -> StoredIndex:
     n_sentences, n_passages = len(tables.sentences), len(tables.passages)
     if (len(vectors["sentences"]) != n_sentences or len(vectors["passages"]) != n_passages
             or len(vectors["words"]) != len(vocabulary) or len(derived.sentence_terms) != n_sentences
-            or len(derived.passage_terms) != n_passages or searchers["sentences"].ntotal != n_sentences):
+            or len(derived.passage_terms) != n_passages or not searchers["sentences"].covers(n_sentences)
+            or not searchers["passages"].covers(n_passages)):
         raise IndexCorruptError(
             f"the index in {build} is inconsistent ({len(vectors['sentences'])} sentence vectors for "
             f"{n_sentences} sentences); {rebuild_hint(index_dir)}"
@@ -375,6 +381,9 @@ def read_derived(folder: Path) -> Derived:
     for name in Derived.RAGGED:
         values[name] = Ragged(_load(folder / f"{name}.ptr.npy"), _load(folder / f"{name}.values.npy"))
     for name in Derived.ARRAYS:
+        if name == "word_counts" and not (folder / f"{name}.npy").exists():
+            values[name] = None  # a build from before it was stored: load_index counts them
+            continue
         values[name] = _load(folder / f"{name}.npy")
     rows = {"passage_bm25": len(values["passage_terms"]), "sentence_bm25": len(values["sentence_terms"])}
     for name, n in rows.items():
@@ -416,11 +425,12 @@ class BuildWriter:
         )
 
     def commit(self, manifest: Manifest, tables: Tables, derived: Derived, vectors: dict[str, np.ndarray],
-               vocabulary: list[str], ann_threshold: int = ann.ANN_THRESHOLD) -> Manifest:
+               vocabulary: list[str], ann_threshold: int = ann.ANN_THRESHOLD,
+               previous: dict[str, ann.Previous] | None = None) -> Manifest:
         """Write tables, derived arrays, vectors, search indexes and the manifest, flush
         everything to disk, then swap ``CURRENT``. ``vectors`` holds "sentences",
         "passages" and "words"; from ``ann_threshold`` vectors on, search is approximate
-        (``qa.ann``)."""
+        (``qa.ann``), growing the graphs of ``previous`` where they can be."""
         self.db.executemany("INSERT INTO words VALUES (?,?)", list(enumerate(vocabulary)))
         self.db.commit()
         self.db.close()
@@ -430,7 +440,8 @@ class BuildWriter:
         for name, array in vectors.items():
             _save(self.path / f"{name}.npy", np.asarray(array, dtype=np.float32).reshape(-1, manifest.dimension))
             if name != "words":
-                search[name] = ann.write_index(self.path, name, array, ann_threshold)
+                search[name] = ann.write_index(self.path, name, array, ann_threshold,
+                                               (previous or {}).get(name))
         manifest = Manifest(**{**manifest.__dict__, "search": search})
         (self.path / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
         for file in [*self.path.iterdir(), *(self.path / ARRAYS).iterdir()]:

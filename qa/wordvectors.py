@@ -15,11 +15,15 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.embedding import Embedder
 from qa.lexical import STOPWORDS, words
+
+if TYPE_CHECKING:
+    from qa.derived import Ragged
 
 
 def content_words(text: str) -> list[str]:
@@ -100,18 +104,31 @@ def general_words(embedder: Embedder, cache_dir: Path, count: int = GENERAL_WORD
     return WordVectors(vocabulary, vectors)
 
 
-def soft_presence(term_vectors: np.ndarray, vectors: np.ndarray, word_ids: np.ndarray) -> np.ndarray:
-    """(sentences, terms): the best cosine between each term and a word of each sentence;
-    ``word_ids`` holds one row of word ids per sentence, padded with -1."""
-    out = np.zeros((len(word_ids), len(term_vectors)), dtype=np.float32)
-    if not len(term_vectors) or not word_ids.size:
+def soft_presence(term_vectors: np.ndarray, vectors: np.ndarray, table: Ragged, rows: np.ndarray) -> np.ndarray:
+    """(rows, terms): the best cosine between each term and a word of each of ``rows``
+    of ``table`` (word ids per sentence); 0 for a sentence without words.
+
+    Each distinct word is compared with the terms once; a sentence takes the maximum over
+    its own words.
+
+    >>> from qa.derived import Ragged
+    >>> vectors = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], dtype=np.float32)
+    >>> table = Ragged(np.array([0, 2, 2, 3]), np.array([0, 1, 2], dtype=np.int32))
+    >>> soft_presence(np.array([[1.0, 0.0]], dtype=np.float32), vectors, table, np.array([0, 1, 2])).ravel().tolist()
+    [1.0, 0.0, 0.6000000238418579]
+    """
+    out = np.zeros((len(rows), len(term_vectors)), dtype=np.float32)
+    if not len(term_vectors) or not len(rows):
         return out
-    union, local = np.unique(word_ids, return_inverse=True)
-    local = local.reshape(word_ids.shape)
-    has_pad = union[0] == -1
-    words = union[1:] if has_pad else union
-    sims = np.full((len(term_vectors), len(union)), -1.0, dtype=np.float32)
-    sims[:, 1 if has_pad else 0 :] = term_vectors @ vectors[words].T  # (terms, distinct words)
-    out[:] = sims[:, local].max(axis=2).T
-    out[word_ids[:, 0] < 0] = 0.0
+    values, _ = table.gather(rows)
+    if not len(values):
+        return out
+    lengths = table.ptr[np.asarray(rows) + 1] - table.ptr[rows]
+    seen = np.bincount(values)
+    distinct = np.flatnonzero(seen)
+    local = np.empty(len(seen), dtype=np.intp)
+    local[distinct] = np.arange(len(distinct))
+    sims = (vectors[distinct] @ term_vectors.T)[local[values]]  # (values, terms)
+    nonempty = lengths > 0
+    out[nonempty] = np.maximum.reduceat(sims, (np.cumsum(lengths) - lengths)[nonempty], axis=0)
     return out

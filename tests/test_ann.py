@@ -12,7 +12,7 @@ from qa import ann
 from qa.embedding import HashingEmbedder
 from qa.indexing import build_index
 from qa.service import QAService
-from qa.store import current_build, load_index
+from qa.store import StoredIndex, current_build, load_index
 
 
 def _many_sentences(corpus: Path, documents: int = 30, sentences: int = 40) -> None:
@@ -32,7 +32,7 @@ def test_large_builds_get_an_hnsw_index_close_to_exact_search(tmp_path: Path) ->
     build_index(corpus, index_dir, embedder, ann_threshold=500)
     index = load_index(index_dir, embedder.name)
     assert index.manifest.search["sentences"]["kind"] == "hnsw"
-    assert index.sentence_index.hnsw.efSearch == ann.EF_SEARCH
+    assert index.sentence_index.index.hnsw.efSearch == ann.EF_SEARCH
     assert (current_build(index_dir) / "sentences.faiss").exists()
     vectors = index.sentence_vectors
     queries = vectors[:: max(1, len(vectors) // 50)]
@@ -43,6 +43,49 @@ def test_large_builds_get_an_hnsw_index_close_to_exact_search(tmp_path: Path) ->
     service = QAService(index_dir, embedder)
     service.load()
     assert service.ask("term3 term17 term250").excerpts
+
+
+def _recall(index: StoredIndex, queries: np.ndarray) -> float:
+    vectors = index.sentence_vectors
+    scores, rows = index.sentence_index.search(np.ascontiguousarray(queries), 10)
+    assert (rows >= 0).all() and (rows < len(vectors)).all()
+    # every returned row's own vector gives the returned score: nodes map to the right rows
+    assert np.allclose(np.einsum("qd,qkd->qk", queries, vectors[rows]), scores, atol=1e-4)
+    tenth = np.sort(queries @ vectors.T, axis=1)[:, -10]
+    return float(np.mean(scores >= tenth[:, None] - 1e-5))
+
+
+def test_a_rebuild_grows_the_graph_and_hides_the_vectors_of_changed_documents(tmp_path: Path) -> None:
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    _many_sentences(corpus)
+    embedder = HashingEmbedder()
+    build_index(corpus, index_dir, embedder, ann_threshold=500)
+    first = load_index(index_dir, embedder.name).manifest.search["sentences"]
+    assert first["nodes"] == 1200 and first["tombstones"] == 0
+
+    write(corpus / "doc03.txt", "Quite another text. It has three sentences. All of them new.\n")  # 40 -> 3
+    write(corpus / "extra.txt", "One more document. With two sentences.\n")
+    (corpus / "doc07.txt").unlink()
+    build_index(corpus, index_dir, embedder, ann_threshold=500)
+    index = load_index(index_dir, embedder.name)
+    grown = index.manifest.search["sentences"]
+    assert len(index.sentence_vectors) == 1200 - 40 - 40 + 3 + 2
+    assert grown["nodes"] == 1200 + 3 + 2 and grown["tombstones"] == 80  # the graph grew, nothing rebuilt
+    assert index.sentence_index.ntotal == len(index.sentence_vectors)
+    vectors = index.sentence_vectors
+    assert _recall(index, vectors[:: max(1, len(vectors) // 60)]) >= 0.98
+    texts = [index.documents[int(d)].text[int(a):int(b)] for d, a, b in
+             zip(index.sentences.doc, index.sentences.start, index.sentences.end)]
+    _, rows = index.sentence_index.search(np.ascontiguousarray(vectors[-2:]), 1)
+    assert [texts[int(r)] for r in rows[:, 0]] == ["One more document.", "With two sentences."]
+
+    for d in range(10):  # a third of the collection changes: too many tombstones, so a new graph
+        (corpus / f"doc{d + 10:02}.txt").unlink()
+    build_index(corpus, index_dir, embedder, ann_threshold=500)
+    index = load_index(index_dir, embedder.name)
+    rebuilt = index.manifest.search["sentences"]
+    assert rebuilt["tombstones"] == 0 and rebuilt["nodes"] == len(index.sentence_vectors)
+    assert _recall(index, index.sentence_vectors[::10]) >= 0.98
 
 
 def test_small_builds_search_exactly(tmp_path: Path) -> None:

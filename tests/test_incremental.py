@@ -109,7 +109,7 @@ def _assert_same_derived(inc: StoredIndex, fresh: StoredIndex) -> None:
         i, j = a.sentence_context[row], b.sentence_context[row]
         assert sorted(a.terms[t] for t in ca.values[ca.ptr[i]:ca.ptr[i + 1]]) == \
             sorted(b.terms[t] for t in cb.values[cb.ptr[j]:cb.ptr[j + 1]])
-    for name in ("leans_back", "holders"):
+    for name in ("leans_back", "word_counts", "holders"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert dict(zip(a.terms, a.passage_df)) == {t: df for t, df in zip(b.terms, b.passage_df)} | {
         t: 0 for t in set(a.terms) - set(b.terms)}
