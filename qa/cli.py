@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from qa import __version__
 from qa.errors import QAError
 
 MAX_LISTED = 10  # document names listed per line of the index summary
@@ -50,11 +51,20 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """--corpus, --index and --model, taken before the command (``qa --corpus DIR index``)
+    or after it (``qa index --corpus DIR``)."""
+    parser.add_argument("--corpus", type=Path, default=default,
+                        help="corpus directory (default ./corpus, or QA_CORPUS_DIR)")
+    parser.add_argument("--index", type=Path, default=default,
+                        help="index directory (default ./index, or QA_INDEX_DIR)")
+    parser.add_argument("--model", default=default, help="embedding model name or local directory (or QA_MODEL)")
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpus", type=Path, help="corpus directory (default ./corpus, or QA_CORPUS_DIR)")
-    common.add_argument("--index", type=Path, help="index directory (default ./index, or QA_INDEX_DIR)")
-    common.add_argument("--model", help="embedding model name or local directory (or QA_MODEL)")
+    # after the command; SUPPRESS keeps a value given before the command when none is given after
+    _global_options(common, argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(
         prog="qa",
@@ -62,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"qa {__version__}")
+    _global_options(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("index", parents=[common], help="build or update the index",

@@ -58,6 +58,8 @@ def _join_phrases(found: list[str]) -> list[str]:
     """Multi-word place names as one token each (longest match first)."""
     table = phrases()
     longest = _phrase_lengths()
+    if longest.keys().isdisjoint(found):
+        return found  # no word starts a multi-word name (most texts): nothing to join
     out: list[str] = []
     i = 0
     while i < len(found):

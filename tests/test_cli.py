@@ -43,3 +43,23 @@ def test_environment_variables_set_directories(tmp_path: Path) -> None:
 def test_bad_usage_exits_2() -> None:
     assert run("ask").returncode == 2
     assert run("frobnicate").returncode == 2
+
+
+def test_version_and_python_dash_m() -> None:
+    from importlib.metadata import version
+
+    import qa
+
+    for command in ([sys.executable, "-m", "qa", "--version"], [sys.executable, "-m", "qa.cli", "--version"]):
+        out = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout.strip() == f"qa {qa.__version__}"
+    assert version("qa") == qa.__version__  # the package metadata takes its version from qa/__init__.py
+
+
+def test_directory_options_go_before_or_after_the_command(tmp_path: Path) -> None:
+    for args in (("--index", str(tmp_path / "before"), "ask", "What?"),
+                 ("ask", "--index", str(tmp_path / "after"), "What?"),
+                 ("--index", str(tmp_path / "ignored"), "ask", "--index", str(tmp_path / "after"), "What?")):
+        out = run(*args)
+        expected = "before" if args[1].endswith("before") else "after"
+        assert out.returncode == 1 and f"{tmp_path / expected}" in out.stderr, out.stderr
