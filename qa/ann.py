@@ -188,6 +188,13 @@ def _node_of(build: Path, name: str, nodes: int) -> np.ndarray:
     path = build / f"{name}.nodes.npy"
     if path.exists():
         return np.load(path, allow_pickle=False)
+    rows_file = build / f"{name}.rows.npy"  # the layout before nodes were shared: node -> row, -1 unused
+    if rows_file.exists():
+        rows = np.load(rows_file, allow_pickle=False)
+        live = np.flatnonzero(rows >= 0)
+        node_of = np.full(len(live), -1, dtype=np.int64)
+        node_of[rows[live]] = live
+        return node_of
     return np.arange(nodes, dtype=np.int64)
 
 
