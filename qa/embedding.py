@@ -19,10 +19,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from qa.config import DEFAULT_MODEL
 from qa.errors import ModelLoadError
 from qa.threads import faiss_module
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BATCH_SIZE = 32
 
 

@@ -21,7 +21,7 @@ from qa.questions import Question, analyse
 from qa.records import Answer, Document, Excerpt
 from qa.retrieval import Candidates, Retriever
 from qa.scoring import ScoringModel, load_model
-from qa.store import CURRENT_FILE, StoredIndex, load_index
+from qa.store import StoredIndex, load_index, read_pointer
 from qa.wordvectors import WordVectors, general_words
 
 MAX_QUESTION_CHARS = 1000
@@ -106,7 +106,7 @@ class QAService:
 
     def reload_if_changed(self) -> bool:
         """Load a rebuilt index if ``CURRENT`` changed; keep serving the old one on failure."""
-        pointer = self._pointer()
+        pointer = read_pointer(self.index_dir)  # an empty file is tried, and its error kept
         current = self._loaded
         if pointer is None or (current is not None and current.pointer == pointer):
             return False
@@ -116,12 +116,6 @@ class QAService:
             self.last_error = str(exc)
             return False
         return True
-
-    def _pointer(self) -> str | None:
-        try:
-            return (self.index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
 
     @property
     def loaded(self) -> _Loaded:

@@ -448,7 +448,7 @@ class BuildWriter:
             _fsync(file)
         _fsync(self.path / ARRAYS)
         _fsync(self.path)
-        old = _pointer(self.index_dir)
+        old = live_pointer(self.index_dir)
         pointer_tmp = self.index_dir / f".{CURRENT_FILE}.{self.name}"
         pointer_tmp.write_text(self.name + "\n", encoding="utf-8")
         _fsync(pointer_tmp)
@@ -484,7 +484,7 @@ def remove_leftovers(index_dir: Path) -> list[str]:
     newer than the live one (or has no manifest) was being written when its build died.
     The build the live one replaced is older, and is kept. Call only while holding the lock.
     """
-    live = _pointer(index_dir)
+    live = live_pointer(index_dir)
     live_path = index_dir / live if live else None
     live_mtime = live_path.stat().st_mtime if live_path and live_path.is_dir() else None
     removed = []
@@ -500,13 +500,17 @@ def remove_leftovers(index_dir: Path) -> list[str]:
     return sorted(removed)
 
 
-def _pointer(index_dir: Path) -> str | None:
-    """The name in ``CURRENT``, or None when there is none."""
+def read_pointer(index_dir: Path) -> str | None:
+    """What ``CURRENT`` says (stripped; "" for an empty file), or None when there is no file."""
     try:
-        name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        return (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
-    return name or None
+
+
+def live_pointer(index_dir: Path) -> str | None:
+    """The name in ``CURRENT``, or None when there is none."""
+    return read_pointer(index_dir) or None
 
 
 @contextlib.contextmanager
