@@ -10,10 +10,9 @@ import re
 from dataclasses import asdict, dataclass
 
 from qa.records import BODY, FRONT, FURNITURE, Chunked, Document, Passage, Sentence
-from qa.segmentation import Block, split_blocks, split_lines, split_sentences
+from qa.segmentation import ENDS_SENTENCE, Block, split_blocks, split_lines, split_sentences
 
 # A line that ends a sentence; a line without such an ending that stands alone labels.
-_ENDS_SENTENCE = re.compile(r"[.!?:;…][\"'”’)\]*]*$")
 _LIST_ITEM = re.compile(r"^(?:[-*•▪◦]|\(?\d{1,2}[.)-]|\(?[a-z][.)])\s")
 MAX_FURNITURE_WORDS = 15
 MAX_FRONT_BLOCKS = 40  # front matter, if any, ends within this many paragraphs
@@ -117,7 +116,7 @@ def is_title_case(sentence: str) -> bool:
 
 
 def _is_furniture(block: str) -> bool:
-    if "\n" in block or _ENDS_SENTENCE.search(block) or _LIST_ITEM.match(block):
+    if "\n" in block or ENDS_SENTENCE.search(block) or _LIST_ITEM.match(block):
         return False
     return len(block.split()) <= MAX_FURNITURE_WORDS
 

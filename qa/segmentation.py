@@ -20,7 +20,7 @@ import blingfire
 
 from qa.sections import Heading, detect_heading
 
-_TERMINAL = re.compile(r"[.!?:;…][\"'”’)\]*]*$")
+ENDS_SENTENCE = re.compile(r"[.!?:;…][\"'”’)\]*]*$")  # a sentence-ending mark, then closing quotes or brackets
 _LIST_ITEM = re.compile(r"^(?:[-*•▪◦]|\d{1,2}[.)-])\s")
 _CONTINUES = re.compile(r"^(?:[-*•]\s+)?[a-z(]")
 _JOINING_END = re.compile(r"(?:[,\-–—(]|\b[a-z][\w'’-]*)$")
@@ -64,7 +64,7 @@ def _joins(text: str, prev: Line, line: Line) -> bool:
         return False
     before = text[prev.start : prev.end]
     after = text[line.start : line.end]
-    if _TERMINAL.search(before):
+    if ENDS_SENTENCE.search(before):
         return False
     if len(before) < MIN_JOIN_LINE:  # a short line: a name, a date, a label
         return False
