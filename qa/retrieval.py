@@ -104,10 +104,9 @@ class Retriever:
         self.passage_bm25 = d.passage_bm25.scorer()
         self.sentence_bm25 = d.sentence_bm25.scorer()
         docs = index.documents
-        self.descriptors = [_descriptor_words(doc) for doc in docs]
         self._described: dict[str, list[int]] = {}  # descriptor word -> documents it describes
-        for i, bag in enumerate(self.descriptors):
-            for w in bag:
+        for i, doc in enumerate(docs):
+            for w in _descriptor_words(doc):
                 self._described.setdefault(w, []).append(i)
         self._surnames = {name for doc in docs for name in _surnames(doc)}
         self.kind_words = frozenset(w for doc in docs for w in words(doc.meta.kind or "") if w not in STOPWORDS)
@@ -205,7 +204,7 @@ class Retriever:
         asked = {w for w in words(question) if w in self._surnames}
         asked |= {w for ref in _REFERENCE.findall(question) for w in words(ref)}
         hits = sorted({i for w in asked for i in self._described.get(w, ())})
-        return hits if len(hits) < len(self.descriptors) else []
+        return hits if len(hits) < len(self.index.documents) else []
 
 
 def _relative(values: np.ndarray) -> np.ndarray:
