@@ -71,7 +71,7 @@ QUESTIONS = [
 # prints the per-question encode times in ms (JSON).
 ENCODE_SCRIPT = """
 import json, sys, time
-from qa.embedding import make_embedder
+from qa.embedding.encoder import make_embedder
 backend, rounds = sys.argv[1], int(sys.argv[2])
 questions = json.loads(sys.stdin.read())
 embedder = make_embedder({model!r}, backend)  # "torch" is SentenceTransformerEmbedder

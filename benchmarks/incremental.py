@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.embedding import SentenceTransformerEmbedder
-from qa.indexing import BuildReport, build_index
+from qa.embedding.encoder import SentenceTransformerEmbedder
+from qa.index.build import BuildReport, build_index
 
 SUBJECTS = ["The river", "The committee", "A survey", "The old harbour", "The northern valley", "Our team",
             "The ministry", "The glacier", "A local farmer", "The railway company", "The museum",

@@ -103,7 +103,7 @@ ENCODE_SCRIPT = """
 import json, sys, time
 from qa.threads import faiss_module
 faiss_module()
-from qa.embedding import make_embedder
+from qa.embedding.encoder import make_embedder
 texts = json.load(open(sys.argv[1], encoding="utf-8"))
 t = time.perf_counter()
 e = make_embedder("all-MiniLM-L6-v2", "onnx")
@@ -127,9 +127,9 @@ import json, sys, time
 from pathlib import Path
 from qa.threads import faiss_module
 faiss_module()
-from qa.embedding import make_embedder
-from qa.service import QAService
-from qa.wordvectors import general_words
+from qa.embedding.encoder import make_embedder
+from qa.answer.service import QAService
+from qa.index.wordvectors import general_words
 e = make_embedder("all-MiniLM-L6-v2", "onnx")
 s = QAService(Path(sys.argv[1]), e)
 e.warm_up()
@@ -151,7 +151,7 @@ k, n_queries, seed = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 questions = json.load(open(questions_file, encoding="utf-8"))
 qvec = None
 if questions:
-    from qa.embedding import make_embedder
+    from qa.embedding.encoder import make_embedder
     e = make_embedder("all-MiniLM-L6-v2", "onnx")
     qvec = np.ascontiguousarray(e.encode_query(questions), dtype=np.float32)
 rng = np.random.default_rng(seed)
@@ -170,7 +170,7 @@ def measure(name):
     if info.get("kind") != "hnsw":
         return {**info, "type": "IndexFlatIP", "exact": True, "recall_stored": 1.0, "recall_questions": 1.0}
     index = faiss.read_index(f"{build}/{name}.faiss")
-    index.hnsw.efSearch = int(info["ef_search"])  # as qa.ann opens it
+    index.hnsw.efSearch = int(info["ef_search"])  # as qa.index.ann opens it
     info.update(type=type(faiss.downcast_index(index)).__name__, exact=False)
     exact = faiss.IndexFlatIP(xb.shape[1])
     exact.add(np.ascontiguousarray(xb, dtype=np.float32))
@@ -254,7 +254,7 @@ HEADING_NUMBER = re.compile(r"^[\d.\s]+(?=\D)|[\s¶#:]+$")
 
 def question_material(document: Any, chunked: Any) -> tuple[list[str], list[str]]:
     """Headings and body sentences of one document usable in questions."""
-    from qa.chunking import BODY
+    from qa.chunking.passages import BODY
 
     headings = []
     for section in dict.fromkeys(s.section for s in chunked.sentences if s.section):
@@ -271,10 +271,10 @@ def question_material(document: Any, chunked: Any) -> tuple[list[str], list[str]
 
 def build_corpus(corpus: Path, target: int, seed: int, n_encode: int) -> tuple[Corpus, dict[str, list[str]], list[str]]:
     """Copy pages until qa's chunker counts ``target`` passages; sample texts and question material."""
-    from qa.chunking import ChunkingParams, chunk_document
-    from qa.corpus import SourceFile, read_document
+    from qa.chunking.passages import ChunkingParams, chunk_document
     from qa.errors import UnreadableDocumentError
-    from qa.indexing import passage_text
+    from qa.index.build import passage_text
+    from qa.sources.scan import SourceFile, read_document
 
     started = time.perf_counter()
     params = ChunkingParams()

@@ -104,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         description="The metrics of shared/eval/score.py, computed without a server. With --fit, fit the "
                     "scoring model on the question sets with k-fold cross-validation and write it.",
         epilog="examples:\n  qa eval questions.jsonl --report report/\n"
-               "  qa eval --fit dev.jsonl dev2.jsonl        # writes qa/data/scoring.json",
+               "  qa eval --fit dev.jsonl dev2.jsonl        # writes qa/answer/scoring.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("questions", type=Path, nargs="+", help="JSONL question sets")
@@ -135,7 +135,7 @@ def _settings(args: argparse.Namespace) -> Any:
 def _embedder(settings: Any) -> Any:
     import os
 
-    from qa.embedding import make_embedder
+    from qa.embedding.encoder import make_embedder
 
     if settings.cache_dir:
         os.environ["QA_CACHE_DIR"] = str(settings.cache_dir)
@@ -143,7 +143,7 @@ def _embedder(settings: Any) -> Any:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from qa.indexing import build_index
+    from qa.index.build import build_index
 
     settings = _settings(args)
     report = build_index(
@@ -156,8 +156,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         shown = ", ".join(names[:MAX_LISTED]) + (f" … (+{len(names) - MAX_LISTED})" if len(names) > MAX_LISTED else "")
         if names:
             print(f"  {label}: {shown}")
-    for doc_id, reason in sorted(report.skipped.items()):
-        print(f"  skipped {doc_id}: {reason}")
+    for doc_id, skip in sorted(report.skipped.items()):
+        print(f"  skipped {doc_id}: {skip.reason}")
     if report.cleaned:
         print(f"  removed {len(report.cleaned)} unfinished build(s) left by an interrupted run")
     if args.strict and report.skipped:
@@ -167,8 +167,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _service(settings: Any, model: Any = None) -> Any:
-    from qa.scoring import load_model
-    from qa.service import QAService
+    from qa.answer.scoring import load_model
+    from qa.answer.service import QAService
 
     service = QAService(settings.index_dir, _embedder(settings), model or load_model(settings.scoring_model))
     service.load()
@@ -180,7 +180,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     service.embedder.warm_up()  # load the model before the clock starts
     answer = service.ask(args.question, args.top_k)
     if args.json:
-        from qa.api import answer_response  # the web layer's schemas (FastAPI loads only here)
+        from qa.http.schemas import answer_response  # pydantic only: FastAPI stays unloaded
 
         print(answer_response(answer).model_dump_json(indent=2))
         return 0
@@ -204,8 +204,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-    from qa.indexing import build_index
-    from qa.store import check_compatible, current_build, read_manifest
+    from qa.index.build import build_index
+    from qa.index.builds import current_build
+    from qa.index.manifest import check_compatible, read_manifest
 
     settings = _settings(args)
     if args.workers is not None:
@@ -224,15 +225,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(report.summary(), file=sys.stderr)
     print(f"qa: chat page on http://{args.host}:{args.port}/  (API docs at /docs)", file=sys.stderr)
     if settings.workers == 1:
-        from qa.api import create_app
-        from qa.scoring import load_model
-        from qa.service import QAService
+        from qa.answer.scoring import load_model
+        from qa.answer.service import QAService
+        from qa.http.app import create_app
 
         service = QAService(settings.index_dir, embedder, load_model(settings.scoring_model))
         uvicorn.run(create_app(settings, service), host=args.host, port=args.port, log_level="warning")
         return 0
-    from qa.server import run_workers
-    from qa.service import prepare_model
+    from qa.answer.service import prepare_model
+    from qa.http.server import run_workers
 
     prepare_model(embedder)  # export and word cache made once here, not raced by the workers
     run_workers(settings, args.host, args.port)
@@ -240,7 +241,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from qa.evaluation import evaluate, load_questions
+    from qa.evaluation.metrics import evaluate, load_questions
 
     settings = _settings(args)
     items = [item for path in args.questions for item in load_questions(path)]
@@ -250,7 +251,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     metrics, misses, answers = evaluate(service, items, top_k=args.top_k)
     _print_metrics(args, metrics, misses)
     if args.report:
-        from qa.report import write_report
+        from qa.evaluation.report import write_report
 
         title = " + ".join(p.name for p in args.questions)
         for path in write_report(args.report, items, answers, metrics, title):
@@ -273,8 +274,8 @@ def _fit(args: argparse.Namespace, settings: Any, items: list[dict[str, Any]]) -
     import hashlib
     import time
 
-    from qa import fitting
-    from qa.scoring import DEFAULT_MODEL_FILE
+    from qa.answer.scoring import DEFAULT_MODEL_FILE
+    from qa.evaluation import fitting
 
     service = _service(settings, fitting.bootstrap_model())
     with _progress(len(items), "reading questions") as tick:
@@ -299,7 +300,7 @@ def _fit(args: argparse.Namespace, settings: Any, items: list[dict[str, Any]]) -
         print(f"{m:22} {str(cv['pooled'][m]):>16} {band:>24} {str(fitted[m]):>20}")
     print(f"wrote {out}", file=sys.stderr)
     if args.report:
-        from qa.report import write_report
+        from qa.evaluation.report import write_report
 
         held_out = [a for _, a in cv["answers"]]
         title = " + ".join(p.name for p in args.questions) + f" ({args.folds}-fold held-out)"

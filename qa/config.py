@@ -12,9 +12,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from qa.ann import ANN_THRESHOLD
-
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+ANN_THRESHOLD = 60_000  # vectors: from this many on, a build makes approximate (HNSW) search graphs
 
 
 class Settings(BaseSettings):
@@ -37,19 +36,16 @@ class Settings(BaseSettings):
                     "torch, same vectors), 'onnx-int8' (int8 for questions, faster again) or 'torch'.",
     )
     cache_dir: Path | None = Field(None, description="Where the ONNX export is cached (default ~/.cache/qa).")
-    web_dir: Path = Field(
-        Path(__file__).resolve().parent / "webui",
-        description="Templates and static files of the web UI.",
-    )
-    scoring_model: Path = Field(
-        Path(__file__).resolve().parent / "data" / "scoring.json",
-        description="The fitted scoring model (written by `qa eval --fit`).",
-    )
+    web_dir: Path | None = Field(
+        None, description="Templates and static files of the web UI (default: the package's own, qa/http/).")
+    scoring_model: Path | None = Field(
+        None, description="The fitted scoring model (default: the packaged qa/answer/scoring.json, "
+                          "written by `qa eval --fit`).")
     reload_interval: float = Field(
         2.0, description="Seconds between checks for a rebuilt index while serving."
     )
     ann_threshold: int = Field(
-        ANN_THRESHOLD, description="From this many vectors on, `qa index` builds approximate (IVF) search indexes.")
+        ANN_THRESHOLD, description="From this many vectors on, `qa index` builds approximate (HNSW) search graphs.")
     workers: int = Field(
         1, description="Server processes (`qa serve --workers`); they share the memory-mapped index.")
     threads: int | None = Field(

@@ -28,7 +28,12 @@ class DocumentNotFoundError(QAError):
 
 
 class UnreadableDocumentError(QAError):
-    """A source file could not be read; the message gives the reason."""
+    """A source file could not be read; the message gives the reason, ``code`` (a
+    ``qa.records.SkipCode`` value) the kind of reason."""
+
+    def __init__(self, message: str, code: str = "unreadable") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class UnsupportedFormatError(UnreadableDocumentError):

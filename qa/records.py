@@ -7,7 +7,9 @@ character offset into ``Document.text``, the document's text exactly as read, so
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Section:
     end: int
 
 
-# What a sentence is in its document's layout (see ``qa.chunking.sentence_roles``).
+# What a sentence is in its document's layout (see ``qa.chunking.passages.sentence_roles``).
 BODY = 0  # running text
 FURNITURE = 1  # a line that labels rather than says: a heading, caption or title line
 FRONT = 2  # front matter: title block, byline, dateline, affiliations before the body
@@ -135,3 +137,48 @@ class Answer:
     no_answer: bool
     excerpts: tuple[Excerpt, ...] = field(default_factory=tuple)
     took_ms: float = 0.0
+
+
+class SkipCode(StrEnum):
+    """Why a source file is not in the index, as a code programs can match."""
+
+    OUTSIDE_CORPUS = "outside_corpus"  # a symlink (or a linked folder) leading out of the corpus
+    EMPTY = "empty"
+    TOO_LARGE = "too_large"
+    UNREADABLE = "unreadable"  # cannot be opened, or its reader cannot make text of it
+    NO_TEXT = "no_text"  # read, but without text (a scanned page, a page without main text)
+    READER_FAILED = "reader_failed"  # the reader's library raised on this file
+    DUPLICATE = "duplicate"  # the same bytes as another file, which is indexed instead
+
+
+KEPT = "kept the previously indexed version"
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A source file left out of a build: the code, the message for people, and whether the
+    last indexed version of the file stays in the index meanwhile."""
+
+    code: SkipCode
+    message: str
+    kept: bool = False
+
+    @property
+    def reason(self) -> str:
+        """The message, saying so when the previously indexed version is kept."""
+        return f"{self.message}; {KEPT}" if self.kept else self.message
+
+    def keeping(self) -> Skip:
+        """This skip, with the previously indexed version kept."""
+        return replace(self, kept=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The form stored in a build's manifest."""
+        return {"code": self.code.value, "message": self.message, **({"kept": True} if self.kept else {})}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | str) -> Skip:
+        """Read ``as_dict``'s form (a plain reason string from older builds reads as unreadable)."""
+        if isinstance(data, str):
+            return cls(SkipCode.UNREADABLE, data)
+        return cls(SkipCode(data["code"]), data["message"], bool(data.get("kept", False)))

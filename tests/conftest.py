@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.embedding import HashingEmbedder
-from qa.indexing import build_index
-from qa.service import QAService
+from qa.answer.service import QAService
+from qa.embedding.encoder import HashingEmbedder
+from qa.index.build import build_index
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def service(index_dir: Path, embedder: HashingEmbedder) -> QAService:
 def real_embedder():
     """The packaged all-MiniLM-L6-v2 model on the default backend (ONNX Runtime, exported
     from the package's weights on first use), loaded once per test session."""
-    from qa.embedding import OnnxEmbedder
+    from qa.embedding.encoder import OnnxEmbedder
 
     embedder = OnnxEmbedder()
     embedder.warm_up()

@@ -12,11 +12,11 @@ from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from sourcefiles import make_pdf
 
-from qa.api import create_app
+from qa.answer.service import QAService
 from qa.config import Settings
-from qa.embedding import HashingEmbedder
-from qa.service import QAService
-from qa.uploads import safe_name
+from qa.embedding.encoder import HashingEmbedder
+from qa.http.app import create_app
+from qa.http.uploads import safe_name
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

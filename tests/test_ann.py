@@ -1,4 +1,4 @@
-"""Approximate search (qa.ann) for large collections: an HNSW index written by the build,
+"""Approximate search (qa.index.ann) for large collections: an HNSW index written by the build,
 loaded with its search depth, close to exact search."""
 
 from __future__ import annotations
@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 from sourcefiles import write
 
-from qa import ann
-from qa.embedding import HashingEmbedder
-from qa.indexing import build_index
-from qa.service import QAService
-from qa.store import StoredIndex, current_build, load_index
+from qa.answer.service import QAService
+from qa.embedding.encoder import HashingEmbedder
+from qa.index import ann
+from qa.index.build import build_index
+from qa.index.builds import current_build
+from qa.index.store import StoredIndex, load_index
 
 
 def _many_sentences(corpus: Path, documents: int = 30, sentences: int = 40) -> None:

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.chunking import ChunkingParams, chunk_document
-from qa.embedding import HashingEmbedder
+from qa.answer.questions import analyse
+from qa.answer.scoring import DEFAULT_MODEL_FILE, ScoringModel, load_model
+from qa.answer.service import QAService
+from qa.chunking.passages import ChunkingParams, chunk_document
+from qa.embedding.encoder import HashingEmbedder
 from qa.errors import QAError
-from qa.questions import analyse
 from qa.records import BODY, FRONT, FURNITURE, Document, DocumentMeta
-from qa.scoring import DEFAULT_MODEL_FILE, ScoringModel, load_model
-from qa.service import QAService
 
 
 def _doc(text: str) -> Document:
@@ -64,7 +64,7 @@ def test_question_terms_leave_out_framing_and_keep_place_aliases() -> None:
 
 
 def test_front_matter_answers_only_questions_about_the_document(tmp_path: Path, embedder: HashingEmbedder) -> None:
-    from qa.indexing import build_index
+    from qa.index.build import build_index
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -128,8 +128,8 @@ def _questions(path: Path) -> Path:
 def test_fitting_cross_validates_and_writes_a_model_the_service_uses(
     tmp_path: Path, index_dir: Path, embedder: HashingEmbedder
 ) -> None:
-    from qa import fitting
-    from qa.evaluation import load_questions
+    from qa.evaluation import fitting
+    from qa.evaluation.metrics import load_questions
 
     items = load_questions(_questions(tmp_path / "q.jsonl"))
     service = QAService(index_dir, embedder, fitting.bootstrap_model())
@@ -156,7 +156,7 @@ def test_eval_report_writes_a_reliability_diagram_and_a_table(
     tmp_path: Path, index_dir: Path, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from qa import cli
-    from qa.embedding import HashingEmbedder
+    from qa.embedding.encoder import HashingEmbedder
 
     monkeypatch.setattr(cli, "_embedder", lambda settings: HashingEmbedder())
     questions = _questions(tmp_path / "q.jsonl")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.api import create_app
+from qa.answer.service import QAService
 from qa.config import Settings
-from qa.embedding import HashingEmbedder
-from qa.service import QAService
+from qa.embedding.encoder import HashingEmbedder
+from qa.http.app import create_app
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden_ask.json"
 GOLDEN_QUESTION = "When was the Aswan High Dam completed?"

@@ -9,13 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sourcefiles import HTML_PAGE, make_docx, make_pdf, make_scanned_pdf, write
 
-from qa import corpus
-from qa.api import create_app
+from qa.answer.service import QAService
 from qa.config import Settings
-from qa.embedding import HashingEmbedder
-from qa.indexing import build_index
-from qa.service import QAService
-from qa.store import current_build
+from qa.embedding.encoder import HashingEmbedder
+from qa.http.app import create_app
+from qa.index.build import build_index
+from qa.index.builds import current_build
+from qa.records import Skip, SkipCode
+from qa.sources import scan as corpus
 
 
 @pytest.fixture
@@ -38,25 +39,26 @@ def bad_corpus(corpus_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return corpus_dir
 
 
-EXPECTED = {
-    "empty.txt": "empty",
-    "blank.md": "empty",
-    "junk.txt": "binary",
-    "undecodable.txt": "binary|encoding",
-    "secret.pdf": "encrypted",
-    "corrupt.pdf": "damaged|no pages",
-    "scan.pdf": "no text layer",
-    "huge.txt": "too large",
-    "copy_of_beta.txt": "same content as beta.txt",
-    "broken.docx": "DOCX",
+EXPECTED = {  # file: (code, what the reason says)
+    "empty.txt": (SkipCode.EMPTY, "empty"),
+    "blank.md": (SkipCode.EMPTY, "empty"),
+    "junk.txt": (SkipCode.UNREADABLE, "binary"),
+    "undecodable.txt": (SkipCode.UNREADABLE, "binary|encoding"),
+    "secret.pdf": (SkipCode.UNREADABLE, "encrypted"),
+    "corrupt.pdf": (SkipCode.UNREADABLE, "damaged|no pages"),
+    "scan.pdf": (SkipCode.NO_TEXT, "no text layer"),
+    "huge.txt": (SkipCode.TOO_LARGE, "too large"),
+    "copy_of_beta.txt": (SkipCode.DUPLICATE, "same content as beta.txt"),
+    "broken.docx": (SkipCode.UNREADABLE, "DOCX"),
 }
 
 
 def test_every_bad_file_is_skipped_with_its_reason(bad_corpus: Path, tmp_path: Path) -> None:
     report = build_index(bad_corpus, tmp_path / "index", HashingEmbedder())
     assert set(report.skipped) == set(EXPECTED)
-    for name, pattern in EXPECTED.items():
-        assert re.search(pattern, report.skipped[name]), (name, report.skipped[name])
+    for name, (code, pattern) in EXPECTED.items():
+        skip = report.skipped[name]
+        assert skip.code is code and re.search(pattern, skip.reason) and not skip.kept, (name, skip)
     assert sorted(report.added) == ["alpha.md", "beta.txt", "glaciers.html", "lakes.docx", "rivers.pdf"]
     service = QAService(tmp_path / "index", HashingEmbedder())
     service.load()
@@ -78,7 +80,8 @@ def test_bad_files_leave_the_old_index_serving(corpus_dir: Path, index_dir: Path
 def test_a_document_that_turns_bad_keeps_its_indexed_version(corpus_dir: Path, index_dir: Path) -> None:
     (corpus_dir / "alpha.md").write_bytes(b"\x00\x01\x02 overwritten by a broken sync")
     report = build_index(corpus_dir, index_dir, HashingEmbedder())
-    assert report.skipped["alpha.md"] == "the file is binary, not text; kept the previously indexed version"
+    assert report.skipped["alpha.md"] == Skip(SkipCode.UNREADABLE, "the file is binary, not text", kept=True)
+    assert report.skipped["alpha.md"].reason == "the file is binary, not text; kept the previously indexed version"
     assert report.removed == [] and report.changed == []
     service = QAService(index_dir, HashingEmbedder())
     service.load()
@@ -95,7 +98,7 @@ def test_a_document_that_turns_bad_keeps_its_indexed_version(corpus_dir: Path, i
 def test_duplicates_keep_the_indexed_copy(corpus_dir: Path, index_dir: Path) -> None:
     write(corpus_dir / "a_copy.txt", (corpus_dir / "beta.txt").read_bytes())  # sorts before beta.txt
     report = build_index(corpus_dir, index_dir, HashingEmbedder())
-    assert report.skipped == {"a_copy.txt": "same content as beta.txt"}
+    assert report.skipped == {"a_copy.txt": Skip(SkipCode.DUPLICATE, "same content as beta.txt")}
     assert report.unchanged == ["alpha.md", "beta.txt"] and not report.added
 
 
@@ -109,7 +112,9 @@ def test_skipped_files_over_http(bad_corpus: Path, tmp_path: Path) -> None:
         assert set(health["skipped"]) == set(EXPECTED)
         listed = client.get("/api/sources/skipped").json()
         assert [item["document"] for item in listed] == sorted(EXPECTED)
-        assert all(item["reason"] for item in listed)
+        assert [item["code"] for item in listed] == [EXPECTED[name][0].value for name in sorted(EXPECTED)]
+        assert all(item["reason"] and item["kept"] is False for item in listed)
+        assert health["skipped"]["scan.pdf"] == next(i["reason"] for i in listed if i["document"] == "scan.pdf")
         docs = client.get("/api/documents").json()
         assert {d["document"] for d in docs} == {"alpha.md", "beta.txt", "glaciers.html", "lakes.docx", "rivers.pdf"}
         assert next(d for d in docs if d["document"] == "rivers.pdf")["pages"] == 3
@@ -132,19 +137,34 @@ def test_symlinks_leaving_the_corpus_are_skipped(corpus_dir: Path, tmp_path: Pat
     (corpus_dir / "linked_dir").symlink_to(outside, target_is_directory=True)
     (corpus_dir / "inner.txt").symlink_to(corpus_dir / "beta.txt")
     sources, skipped = corpus.scan_corpus(corpus_dir)
-    assert skipped.get("link.txt") == "links outside the corpus directory"
+    assert skipped.get("link.txt") == Skip(SkipCode.OUTSIDE_CORPUS, "links outside the corpus directory")
     assert "linked_dir/secret.txt" not in {s.id for s in sources}
     assert {"alpha.md", "beta.txt", "inner.txt"} <= {s.id for s in sources}
 
 
 def test_a_reader_crash_is_a_skip_not_a_failed_build(corpus_dir: Path, index_dir: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from qa import readers
-
+    from qa.sources import readers
     def explode(data: bytes) -> object:
         raise ZeroDivisionError("library bug")
 
     monkeypatch.setitem(readers.READERS, ".pdf", explode)
     write(corpus_dir / "odd.pdf", b"%PDF-1.4 whatever")
     report = build_index(corpus_dir, index_dir, HashingEmbedder())
-    assert report.skipped == {"odd.pdf": "the file could not be read (ZeroDivisionError: library bug)"}
+    assert report.skipped == {"odd.pdf": Skip(SkipCode.READER_FAILED,
+                                              "the file could not be read (ZeroDivisionError: library bug)")}
+
+
+def test_a_missing_dependency_fails_the_build_loudly(corpus_dir: Path, index_dir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.sources import readers
+
+    def missing(data: bytes) -> object:
+        raise ImportError("lxml.html.clean module is now a separate project lxml_html_clean")
+
+    before = current_build(index_dir)
+    monkeypatch.setitem(readers.READERS, ".html", missing)
+    write(corpus_dir / "page.html", HTML_PAGE)
+    with pytest.raises(ImportError, match="lxml_html_clean"):
+        build_index(corpus_dir, index_dir, HashingEmbedder())
+    assert current_build(index_dir) == before

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sourcefiles import HTML_PAGE, make_docx, make_pdf, write
 
-from qa.embedding import HashingEmbedder
-from qa.indexing import build_index
-from qa.service import QAService
+from qa.answer.service import QAService
+from qa.embedding.encoder import HashingEmbedder
+from qa.index.build import build_index
 
 CASES = [
     # question, document, section, page

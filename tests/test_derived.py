@@ -1,4 +1,4 @@
-"""Build-time derived arrays (qa.derived): ragged rows, vocabularies, BM25 against bm25s."""
+"""Build-time derived arrays (qa.index.derived): ragged rows, vocabularies, BM25 against bm25s."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import bm25s
 import numpy as np
 import pytest
 
-from qa.derived import Ragged, Vocabulary, bm25_matrix, contexts, holders
+from qa.index.derived import Ragged, Vocabulary, bm25_matrix, contexts, holders
 
 
 def test_ragged_rows_gather_and_pad() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa.entities import SpacyTagger
-from qa.highlight import answer_span
-from qa.questions import analyse, answer_kind
+from qa.answer.highlight import answer_span
+from qa.answer.questions import analyse, answer_kind
+from qa.language.entities import SpacyTagger
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,12 @@ import pytest
 from sourcefiles import make_pdf, write
 
 from qa import cli
-from qa.chunking import ChunkingParams
-from qa.embedding import HashingEmbedder
-from qa.indexing import build_index
-from qa.service import QAService
-from qa.store import StoredIndex, current_build, load_index
+from qa.answer.service import QAService
+from qa.chunking.passages import ChunkingParams
+from qa.embedding.encoder import HashingEmbedder
+from qa.index.build import build_index
+from qa.index.builds import current_build
+from qa.index.store import StoredIndex, load_index
 
 NEW_DOC = "The Danube flows through ten countries before it reaches the Black Sea.\n"
 
@@ -201,4 +202,4 @@ def test_manifest_records_hashes_and_skipped(corpus_dir: Path, index_dir: Path) 
     manifest = json.loads((current_build(index_dir) / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["documents"]) == {"alpha.md", "beta.txt"}
     assert len(manifest["documents"]["alpha.md"]["sha256"]) == 64
-    assert manifest["skipped"] == {"junk.txt": "the file is binary, not text"}
+    assert manifest["skipped"] == {"junk.txt": {"code": "unreadable", "message": "the file is binary, not text"}}

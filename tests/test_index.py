@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.chunking import ChunkingParams
-from qa.embedding import HashingEmbedder
+from qa.chunking.passages import ChunkingParams
+from qa.embedding.encoder import HashingEmbedder
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from qa.indexing import build_index
-from qa.store import CURRENT_FILE, FORMAT_VERSION, current_build, load_index
+from qa.index.build import build_index
+from qa.index.builds import CURRENT_FILE, current_build
+from qa.index.manifest import FORMAT_VERSION
+from qa.index.store import load_index
 
 
 def test_faiss_search_matches_numpy_brute_force(index_dir: Path, embedder: HashingEmbedder) -> None:
@@ -143,7 +145,7 @@ def test_changed_chunking_forces_a_full_rebuild(corpus_dir: Path, tmp_path: Path
 
 
 def test_an_index_of_an_emptied_corpus_loads_and_declines(corpus_dir: Path, tmp_path: Path) -> None:
-    from qa.service import QAService
+    from qa.answer.service import QAService
 
     embedder = HashingEmbedder()
     build_index(corpus_dir, tmp_path / "ix", embedder)

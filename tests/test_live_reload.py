@@ -2,61 +2,24 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
+from ports import running_server, until
 from sourcefiles import make_pdf, write
 
-from qa.api import create_app
+from qa.answer.service import QAService
 from qa.config import Settings
-from qa.embedding import HashingEmbedder
-from qa.indexing import build_index
-from qa.service import QAService
+from qa.embedding.encoder import HashingEmbedder
+from qa.http.app import create_app
+from qa.index.build import build_index
 
 CLIENTS = 4
 REBUILDS = 6
 MAX_SECONDS = 60
 MAX_LATENCY = 5.0  # seconds; a question takes milliseconds with the fake embedder
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def running_server(settings: Settings, service: QAService) -> Iterator[str]:
-    """A real uvicorn server on a free localhost port, in a thread."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, service), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-
-
-def wait_until(check, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_rebuilds_under_load_fail_no_request(corpus_dir: Path, index_dir: Path) -> None:
@@ -100,7 +63,7 @@ def test_rebuilds_under_load_fail_no_request(corpus_dir: Path, index_dir: Path) 
         answers = http.post(f"{base}/ask", json={"question": question, "top_k": 1}).json()["answers"]
         return answers[0]["source"]["document"] if answers else None
 
-    with running_server(settings, service) as base:
+    with running_server(create_app(settings, service)) as base:
         threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
         for thread in threads:
             thread.start()
@@ -118,10 +81,11 @@ def test_rebuilds_under_load_fail_no_request(corpus_dir: Path, index_dir: Path) 
                     report = build_index(corpus_dir, index_dir, embedder)
                     assert not report.up_to_date and report.build
                     live = report.build
-                    assert wait_until(lambda live=live: http.get(f"{base}/health").json()["index"] == live)
+                    until(lambda live=live: http.get(f"{base}/health").json()["index"] == live, timeout=10)
                     top = ask_top(http, "Which sea does the Danube reach?")
                     assert (top == "danube.txt") == (round_ % 2 == 0)
-                    time.sleep(0.2)  # let the clients ask against this build too
+                    asked = counts["ok"]  # let every client ask against this build too
+                    until(lambda asked=asked: counts["ok"] >= asked + 2 * CLIENTS, timeout=10, every=0.01)
         finally:
             stop.set()
             for thread in threads:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.service import QAService
+from qa.answer.service import QAService
 
 pytestmark = pytest.mark.model
 REPO = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ def test_export_runs_offline_into_its_cache(tmp_path: Path) -> None:
         socket.socket.connect = refuse
         socket.create_connection = refuse
         from pathlib import Path
-        from qa.embedding import OnnxEmbedder
+        from qa.embedding.encoder import OnnxEmbedder
         embedder = OnnxEmbedder(cache_dir=Path({str(tmp_path)!r}))
         v = embedder.encode_query(["Russia and Iran signed a partnership."])
         print(v.shape, round(float((v ** 2).sum()), 4))
@@ -50,7 +50,7 @@ def test_export_runs_offline_into_its_cache(tmp_path: Path) -> None:
 
 
 def test_question_vectors_match_torch(real_embedder) -> None:
-    from qa.embedding import OnnxEmbedder, SentenceTransformerEmbedder
+    from qa.embedding.encoder import OnnxEmbedder, SentenceTransformerEmbedder
 
     questions = _questions()
     torch_vectors = SentenceTransformerEmbedder().encode(questions)
@@ -61,7 +61,7 @@ def test_question_vectors_match_torch(real_embedder) -> None:
 
 
 def test_top_excerpts_match_the_torch_backend(real_index: Path, real_service: QAService) -> None:
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.embedding.encoder import SentenceTransformerEmbedder
 
     torch_service = QAService(real_index, SentenceTransformerEmbedder(), real_service.model)
     torch_service.load()
@@ -75,7 +75,7 @@ def test_top_excerpts_match_the_torch_backend(real_index: Path, real_service: QA
 
 
 def test_unknown_backend_says_what_to_set() -> None:
-    from qa.embedding import make_embedder
+    from qa.embedding.encoder import make_embedder
     from qa.errors import ModelLoadError
 
     with pytest.raises(ModelLoadError, match="QA_BACKEND"):

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.api import create_app
+from qa.answer.service import QAService
 from qa.config import Settings
-from qa.embedding import HashingEmbedder
-from qa.indexing import build_index
-from qa.service import QAService
+from qa.embedding.encoder import HashingEmbedder
+from qa.http.app import create_app
+from qa.index.build import build_index
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGE_WEIGHT_LIMIT = 100_000  # bytes of HTML + CSS + JS for the chat page, uncompressed
@@ -106,7 +106,7 @@ def test_chat_page_weighs_under_100_kb(client: TestClient) -> None:
 
 
 def test_templates_never_mark_text_safe() -> None:
-    templates = (Path(__file__).parent.parent / "qa" / "webui" / "templates").glob("*.html")
+    templates = (Path(__file__).parent.parent / "qa" / "http" / "templates").glob("*.html")
     for template in templates:
         source = template.read_text(encoding="utf-8")
         assert "|safe" not in source.replace(" ", "") and "autoescape false" not in source, template.name
@@ -233,10 +233,10 @@ def test_pages_without_an_index_say_so(tmp_path: Path, embedder: HashingEmbedder
 def test_documents_page_lists_skipped_files_with_reasons(corpus_dir, embedder, tmp_path) -> None:
     from fastapi.testclient import TestClient
 
-    from qa.api import create_app
+    from qa.answer.service import QAService
     from qa.config import Settings
-    from qa.indexing import build_index
-    from qa.service import QAService
+    from qa.http.app import create_app
+    from qa.index.build import build_index
 
     (corpus_dir / "empty.txt").write_bytes(b"")
     (corpus_dir / "junk.txt").write_bytes(bytes(range(256)) * 8)

@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from qa.embedding import HashingEmbedder, QueryBatcher
+from qa.embedding.encoder import HashingEmbedder, QueryBatcher
 
 
 class GatedEmbedder(HashingEmbedder):

@@ -7,11 +7,11 @@ import socket
 import pytest
 from sourcefiles import HEADER, HTML_PAGE, make_docx, make_pdf
 
-from qa.chunking import page_at
+from qa.chunking.passages import page_at
 from qa.errors import UnreadableDocumentError, UnsupportedFormatError
-from qa.readers import read_bytes, supported_suffixes
-from qa.readers.pdf import clean_pages, join_lines, join_pages
-from qa.readers.text import decode_text
+from qa.sources.readers import read_bytes, supported_suffixes
+from qa.sources.readers.pdf import clean_pages, join_lines, join_pages
+from qa.sources.readers.text import decode_text
 
 FRENCH = "Les rivières coulent vers la mer. Le château près de l'élève était très âgé, naïve façon."
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.service import QAService
+from qa.answer.service import QAService
 
 pytestmark = pytest.mark.model
 REPO = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ def test_model_loads_offline_with_sockets_blocked(tmp_path: Path) -> None:
             raise OSError("network access attempted")
         socket.socket.connect = refuse
         socket.create_connection = refuse
-        from qa.embedding import SentenceTransformerEmbedder, resolve_model_path
+        from qa.embedding.encoder import SentenceTransformerEmbedder, resolve_model_path
         embedder = SentenceTransformerEmbedder()
         vectors = embedder.encode(["Russia and Iran signed a partnership.", "Hello"])
         print(resolve_model_path("all-MiniLM-L6-v2"), vectors.shape, round(float((vectors ** 2).sum(1).max()), 4))
@@ -88,7 +88,7 @@ def test_the_fitted_model_reproduces_its_recorded_figures(real_service: QAServic
     files = [REPO.parent / "shared" / "eval" / name for name in ("dev.jsonl", "dev2.jsonl")]
     if not all(f.exists() for f in files):
         pytest.skip("shared/eval/dev.jsonl and dev2.jsonl are not beside the checkout")
-    from qa.evaluation import evaluate, load_questions
+    from qa.evaluation.metrics import evaluate, load_questions
 
     metrics, _, _ = evaluate(real_service, [i for f in files for i in load_questions(f)])
     recorded = real_service.model.info["on_fitted_questions"]
@@ -125,7 +125,7 @@ def test_cli_ask_prints_a_readable_citation(real_index: Path) -> None:
 
 
 def test_any_local_model_directory_can_be_configured(tmp_path: Path) -> None:
-    from qa.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder, resolve_model_path
+    from qa.embedding.encoder import DEFAULT_MODEL, SentenceTransformerEmbedder, resolve_model_path
     from qa.errors import ModelLoadError
 
     directory = resolve_model_path(DEFAULT_MODEL)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunking import ChunkingParams, chunk_document, group_passages
+from qa.chunking.headings import detect_heading
+from qa.chunking.passages import ChunkingParams, chunk_document, group_passages
 from qa.records import Document, DocumentMeta, Sentence
-from qa.sections import detect_heading
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 DOCS = sorted(p for p in CORPUS.iterdir() if p.suffix == ".txt")

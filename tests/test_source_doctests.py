@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["qa.readers.text", "qa.readers.html", "qa.readers.pdf", "qa.metadata", "qa.uploads"]
+MODULES = ["qa.sources.readers.text", "qa.sources.readers.html", "qa.sources.readers.pdf", "qa.sources.metadata", "qa.http.uploads"]
 
 
 @pytest.mark.parametrize("name", MODULES)

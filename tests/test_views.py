@@ -5,10 +5,9 @@ from __future__ import annotations
 import doctest
 import random
 
-import qa.views
-from qa.records import Answer, Citation, Document, DocumentMeta, Excerpt
-from qa.service import QAService
-from qa.views import (
+import qa.http.views
+from qa.answer.service import QAService
+from qa.http.views import (
     card,
     cited_range,
     external_url,
@@ -18,10 +17,11 @@ from qa.views import (
     viewer_href,
     viewer_pieces,
 )
+from qa.records import Answer, Citation, Document, DocumentMeta, Excerpt
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(qa.views).failed == 0
+    assert doctest.testmod(qa.http.views).failed == 0
 
 
 def excerpt(score: float, text: str = "Alpha beta gamma.", highlight: tuple[int, int] = (6, 10)) -> Excerpt:

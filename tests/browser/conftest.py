@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from qa.api import create_app
+from qa.answer.service import QAService
 from qa.config import Settings
-from qa.embedding import HashingEmbedder
-from qa.indexing import build_index
-from qa.service import QAService
+from qa.embedding.encoder import HashingEmbedder
+from qa.http.app import create_app
+from qa.index.build import build_index
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REPO = FIXTURES.parent.parent

@@ -37,6 +37,11 @@ def test_ask_shows_a_highlighted_excerpt_with_its_citation(page: Any, base_url: 
     shot(page, "chat")
 
 
+def restored(page: Any) -> None:
+    """Wait until the page has put the stored conversation back (chat.js clears aria-busy)."""
+    page.locator('#log[aria-busy="false"]').wait_for(state="attached")
+
+
 def test_the_answer_matches_the_api_and_the_server_rendered_card(page: Any, nojs_page: Any, base_url: str) -> None:
     api = page.request.post(base_url + "/ask", data={"question": EVEREST, "top_k": 5}).json()
     page.goto(base_url + "/")
@@ -59,7 +64,7 @@ def test_the_answer_matches_the_api_and_the_server_rendered_card(page: Any, nojs
 
 def test_busy_state_while_the_server_thinks(page: Any, base_url: str) -> None:
     held: list[Any] = []
-    page.route("**/ask", lambda route: held.append(route))
+    page.route("**/chat/turn", lambda route: held.append(route))
     page.goto(base_url + "/")
     page.fill("#question", EVEREST)
     page.click("#send")
@@ -107,6 +112,7 @@ def test_conversation_survives_a_reload_and_can_be_cleared(page: Any, base_url: 
     ask(page, EVEREST)
     ask(page, OFF_TOPIC)
     page.reload()
+    restored(page)
     turns = page.locator("#log > .turn")
     assert turns.count() == 2
     assert turns.nth(0).locator(".question").inner_text().endswith(EVEREST)
@@ -117,6 +123,7 @@ def test_conversation_survives_a_reload_and_can_be_cleared(page: Any, base_url: 
     assert page.locator("#log > .turn").count() == 0
     assert page.locator("#empty").is_visible()
     page.reload()
+    restored(page)
     assert page.locator("#log > .turn").count() == 0
     assert page.evaluate("localStorage.getItem('qa.conversation.v1')") == "[]"
 
@@ -149,7 +156,7 @@ def test_copy_citation_puts_quote_title_and_link_on_the_clipboard(new_page: Any,
 
 def test_server_errors_read_clearly(page: Any, base_url: str, watch: Any) -> None:
     detail = {"detail": "question: question must not be blank"}
-    page.route("**/ask", lambda route: route.fulfill(status=422, body=json.dumps(detail),
+    page.route("**/chat/turn", lambda route: route.fulfill(status=422, body=json.dumps(detail),
                                                      content_type="application/json"))
     page.goto(base_url + "/")
     page.fill("#question", "anything")
@@ -157,18 +164,19 @@ def test_server_errors_read_clearly(page: Any, base_url: str, watch: Any) -> Non
     alert = page.locator(".turn [role=alert]")
     alert.wait_for()
     assert "The question wasn't accepted: question: question must not be blank." in alert.inner_text()
-    page.unroute("**/ask")
-    page.route("**/ask", lambda route: route.abort("connectionrefused"))
+    page.unroute("**/chat/turn")
+    page.route("**/chat/turn", lambda route: route.abort("connectionrefused"))
     page.fill("#question", "anything else")
     page.press("#question", "Enter")
     page.locator(".turn [role=alert]").nth(1).wait_for()
     assert "Can't reach the qa server" in page.locator(".turn [role=alert]").nth(1).inner_text()
-    page.unroute("**/ask")
+    page.unroute("**/chat/turn")
     page.locator(".turn [role=alert] button").nth(1).click()  # Try again
     page.locator(".turn:not(.pending) .took").first.wait_for()
     assert page.locator(".turn [role=alert]").count() == 1
     # Failed attempts are not kept across a reload.
     page.reload()
+    restored(page)
     assert page.locator("#log > .turn").count() == 1
     # The browser itself logs the failed requests; nothing else may be logged.
     expected = ("status of 422", "ERR_CONNECTION_REFUSED", "ERR_FAILED")
@@ -228,10 +236,12 @@ def test_damaged_storage_is_ignored(page: Any, base_url: str) -> None:
     page.evaluate("""localStorage.setItem('qa.conversation.v1',
         JSON.stringify([{question: '<b>x</b>', answers: [{text: 1}]}, 'junk', null]))""")
     page.reload()
+    restored(page)
     assert page.locator("#log > .turn").count() == 0
     assert page.locator("#empty").is_visible()
     page.evaluate("localStorage.setItem('qa.conversation.v1', '{not json')")
     page.reload()
+    restored(page)
     ask(page, EVEREST)
     assert page.locator("#log > .turn").count() == 1
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .test_chat_browser import ask
+from .test_chat_browser import ask, restored
 
 QUESTION = "What does the xylophone sample hold?"
 SCRIPT = '<script>window.__pwned = "script"; alert("script")</script>'
@@ -32,7 +32,8 @@ def test_hostile_text_is_literal_in_the_chat(page: Any, base_url: str, shot: Any
     quotes = " ".join(q for q in turn.locator(".excerpt").all_text_contents() if "xylophone" in q)
     assert SCRIPT in quotes and IMG in quotes and TEMPLATE in quotes and "49" not in quotes
     assert_inert(page)
-    page.reload()  # restored from localStorage, built again from the stored JSON
+    page.reload()  # restored from localStorage: the server renders the stored JSON again
+    restored(page)
     assert SCRIPT in " ".join(page.locator(".excerpt").all_text_contents())
     assert_inert(page)
     shot(page, "xss-chat")

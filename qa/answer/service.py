@@ -1,0 +1,217 @@
+"""The answering service: the one object the web layer and the CLI talk to.
+
+It owns the loaded index and the embedder, answers questions, lists documents, and swaps
+in a rebuilt index without interrupting questions in flight: a question runs against the
+``_Loaded`` snapshot it started with, and a reload replaces the snapshot in one assignment.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.answer.excerpts import Windows, excerpt, select, single_relevance, windows
+from qa.answer.questions import Question, analyse
+from qa.answer.retrieval import Candidates, Retriever
+from qa.answer.scoring import ScoringModel, load_model
+from qa.embedding.encoder import Embedder, QueryBatcher
+from qa.errors import DocumentNotFoundError, IndexMissingError, InvalidRequestError, QAError
+from qa.index.builds import read_pointer
+from qa.index.store import StoredIndex, load_index
+from qa.index.wordvectors import WordVectors, general_words
+from qa.records import Answer, Document, Excerpt, Skip
+
+MAX_QUESTION_CHARS = 1000
+MAX_TOP_K = 20
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    index: StoredIndex
+    retriever: Retriever
+    pointer: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a question finds in an index before anything fitted weighs it: the question
+    analysed, its candidate sentences and their windows with features."""
+
+    index: StoredIndex
+    question: Question
+    candidates: Candidates
+    windows: Windows
+
+
+def read(index: StoredIndex, retriever: Retriever, question: str, vector: np.ndarray,
+         word_vectors: dict[str, np.ndarray] | None = None) -> Reading:
+    """Analyse ``question`` (encoded as ``vector``) and gather its candidates and windows."""
+    return read_question(index, retriever, analyse(question, retriever.kind_words), vector, word_vectors)
+
+
+def read_question(index: StoredIndex, retriever: Retriever, q: Question, vector: np.ndarray,
+                  word_vectors: dict[str, np.ndarray] | None = None) -> Reading:
+    """``read`` for a question already analysed."""
+    c = retriever.candidates(q, vector, word_vectors)
+    return Reading(index, q, c, windows(index, c, q, retriever.sentence_vectors, vector))
+
+
+def respond(reading: Reading, model: ScoringModel, top_k: int) -> tuple[list[Excerpt], bool]:
+    """The best ``top_k`` excerpts of a reading and whether the sources fail to answer."""
+    win, c = reading.windows, reading.candidates
+    relevance = model.relevance(win)
+    picks = select(reading.index, c, win, relevance, top_k)
+    scores, declined = model.judge(c, win, relevance, picks)
+    single = single_relevance(win, relevance)
+    excerpts = [excerpt(reading.index, c, win, p, reading.question, score, single)
+                for p, score in zip(picks, scores)]
+    return excerpts, declined
+
+
+class QAService:
+    """Answers questions from the index in ``index_dir`` with ``embedder``; ``model`` is
+    the fitted scoring model (the packaged one by default)."""
+
+    def __init__(self, index_dir: Path, embedder: Embedder, model: ScoringModel | None = None) -> None:
+        self.index_dir = index_dir
+        self.embedder = embedder
+        self.queries = QueryBatcher(embedder)
+        self.model = model or load_model()
+        self._loaded: _Loaded | None = None
+        self._reload_lock = threading.Lock()
+        self._general: WordVectors | None = None
+        self.last_error: str | None = None
+
+    # -- index lifecycle -------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the live index now; raises the domain error if there is none or it is bad."""
+        with self._reload_lock:
+            index = load_index(self.index_dir, self.embedder.name)
+            words = WordVectors(index.vocabulary, index.word_vectors, self._general_words())
+            self._loaded = _Loaded(index, Retriever(index, words, self.embedder), index.path.name)
+            self.last_error = None
+
+    def _general_words(self) -> WordVectors | None:
+        """Common English words for soft matching, for a real model (cached per model)."""
+        cache = getattr(self.embedder, "words_cache", None)
+        if cache is None:
+            return None
+        if self._general is None:
+            self._general = general_words(self.embedder, cache())
+        return self._general
+
+    def reload_if_changed(self) -> bool:
+        """Load a rebuilt index if ``CURRENT`` changed; keep serving the old one on failure."""
+        pointer = read_pointer(self.index_dir)  # an empty file is tried, and its error kept
+        current = self._loaded
+        if pointer is None or (current is not None and current.pointer == pointer):
+            return False
+        try:
+            self.load()
+        except QAError as exc:
+            self.last_error = str(exc)
+            return False
+        return True
+
+    @property
+    def loaded(self) -> _Loaded:
+        """The current snapshot; raises ``IndexMissingError`` when none is loaded."""
+        current = self._loaded
+        if current is None:
+            raise IndexMissingError(
+                self.last_error or f"no index in {self.index_dir}: run `qa index` to build it"
+            )
+        return current
+
+    @property
+    def ready(self) -> bool:
+        """Whether an index is loaded."""
+        return self._loaded is not None
+
+    # -- questions ---------------------------------------------------------------------
+
+    def ask(self, question: str, top_k: int = 5) -> Answer:
+        """Answer ``question`` with up to ``top_k`` verbatim excerpts."""
+        started = time.perf_counter()
+        question = validate_question(question)
+        if not 1 <= top_k <= MAX_TOP_K:
+            raise InvalidRequestError(f"top_k {top_k} must be between 1 and {MAX_TOP_K}")
+        snapshot = self.loaded
+        retriever = snapshot.retriever
+        q = analyse(question, retriever.kind_words)
+        # Question words the index has no vector for ride along with the question: one model run.
+        unknown = retriever.word_vectors.unknown(q.surface) if retriever.word_vectors is not None else []
+        vectors = self.queries.encode_query([question, *unknown])
+        reading = read_question(snapshot.index, retriever, q, vectors[0], dict(zip(unknown, vectors[1:])))
+        excerpts, no_answer = respond(reading, self.model, top_k)
+        return Answer(
+            question=question,
+            no_answer=no_answer,
+            excerpts=tuple(excerpts),
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    # -- documents ---------------------------------------------------------------------
+
+    def documents(self) -> list[Document]:
+        """Every indexed document, in corpus order."""
+        return list(self.loaded.index.documents)
+
+    def document(self, document_id: str) -> Document:
+        """One indexed document; raises ``DocumentNotFoundError``."""
+        return self.document_with_outline(document_id)[0]
+
+    def skipped(self) -> dict[str, Skip]:
+        """Files of the corpus left out of the loaded index, each with its code and reason.
+
+        A skip that is ``kept`` means the file could not be read but its last good version
+        is still indexed and answered from.
+        """
+        return self.loaded.index.manifest.skips()
+
+    def outline(self, document_id: str) -> list[tuple[str, int]]:
+        """Sections of a document as ``(title, first offset)``, in order."""
+        return self.document_with_outline(document_id)[1]
+
+    def document_with_outline(self, document_id: str) -> tuple[Document, list[tuple[str, int]]]:
+        """A document and its sections, both from the same loaded index (a reload may land
+        between two calls; offsets must not mix builds)."""
+        index = self.loaded.index
+        row = index.doc_rows.get(document_id)
+        if row is None:
+            raise DocumentNotFoundError(f"no document {document_id!r} in the index")
+        s = index.sentences
+        lo, hi = np.searchsorted(s.doc, row, side="left"), np.searchsorted(s.doc, row, side="right")
+        out: list[tuple[str, int]] = []
+        for i in range(int(lo), int(hi)):
+            if s.section[i] and (not out or out[-1][0] != s.section[i]):
+                out.append((str(s.section[i]), int(s.start[i])))
+        return index.documents[row], out
+
+
+def prepare_model(embedder: Embedder) -> None:
+    """Make what the first use of ``embedder`` makes and caches (an ONNX export, the vectors
+    of common words), so that several server processes starting at once find it made."""
+    embedder.warm_up()
+    cache = getattr(embedder, "words_cache", None)
+    if cache is not None:
+        general_words(embedder, cache())
+
+
+def validate_question(question: str) -> str:
+    """The question trimmed; raises ``InvalidRequestError`` if blank or too long."""
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidRequestError("question must not be blank")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidRequestError(
+            f"question is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}"
+        )
+    return question.strip()
+
+
+__all__ = ["QAService", "prepare_model", "validate_question"]

@@ -1,0 +1,163 @@
+"""The JSON shapes of the API, shared by the HTTP routes and ``qa ask --json``.
+
+Only pydantic: importing this module does not load FastAPI, so the CLI prints the same JSON
+as ``POST /ask`` without starting a web stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from qa.answer.service import MAX_QUESTION_CHARS, MAX_TOP_K
+from qa.records import Answer, Citation, Document, Excerpt, SkipCode
+
+
+class AskRequest(BaseModel):
+    """A question and how many excerpts to return."""
+
+    question: str = Field(
+        ..., max_length=MAX_QUESTION_CHARS,
+        json_schema_extra={"minLength": 1, "pattern": r"\S"},  # checked by not_blank, to say so plainly
+        description=f"The question: 1 to {MAX_QUESTION_CHARS} characters, not only spaces.",
+        examples=["When was the dam completed?"],
+    )
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description=f"How many excerpts to return, 1 to {MAX_TOP_K}.")
+
+    @field_validator("question")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question must not be blank")
+        return value
+
+
+class Highlight(BaseModel):
+    start: int
+    end: int
+
+
+class Source(BaseModel):
+    document: str = Field(description="Path relative to the corpus, with / separators.")
+    title: str
+    section: str | None
+    page: int | None
+    start: int = Field(description="Offset of the excerpt in the document text.")
+    end: int
+
+
+class AnswerItem(BaseModel):
+    text: str = Field(description="Exactly document_text[source.start:source.end].")
+    highlight: Highlight = Field(description="The answering span, as offsets inside text.")
+    score: float = Field(ge=0, le=1, description="Calibrated confidence that the excerpt answers.")
+    source: Source
+
+
+class AskResponse(BaseModel):
+    question: str
+    no_answer: bool = Field(description="True when the sources do not answer; answers are then the nearest passages.")
+    answers: list[AnswerItem]
+    took_ms: float
+
+
+class DocumentInfo(BaseModel):
+    document: str
+    title: str
+    authors: list[str]
+    date: str | None
+    url: str | None
+    kind: str | None = Field(description="What sort of source it is, e.g. blog post.")
+    characters: int
+    pages: int | None
+
+
+class SectionInfo(BaseModel):
+    title: str
+    start: int
+
+
+class DocumentText(DocumentInfo):
+    text: str = Field(description="The text every offset refers to.")
+    sections: list[SectionInfo]
+
+
+class Health(BaseModel):
+    status: str
+    documents: int
+    passages: int
+    sentences: int
+    model: str
+    index: str | None
+    skipped: dict[str, str]
+    message: str | None = None
+    process: int = Field(description="Id of the server process that answered (`qa serve --workers` runs several).")
+
+
+def answer_response(answer: Answer) -> AskResponse:
+    """The API form of an ``Answer``."""
+    return AskResponse(
+        question=answer.question,
+        no_answer=answer.no_answer,
+        answers=[
+            AnswerItem(
+                text=e.text,
+                highlight=Highlight(start=e.highlight[0], end=e.highlight[1]),
+                score=e.score,
+                source=Source(**e.source.__dict__),
+            )
+            for e in answer.excerpts
+        ],
+        took_ms=answer.took_ms,
+    )
+
+
+def answer_of(response: AskResponse) -> Answer:
+    """The ``Answer`` an API response was made from (the inverse of ``answer_response``)."""
+    return Answer(
+        question=response.question,
+        no_answer=response.no_answer,
+        excerpts=tuple(
+            Excerpt(text=a.text, highlight=(a.highlight.start, a.highlight.end), score=a.score,
+                    source=Citation(**a.source.model_dump()))
+            for a in response.answers
+        ),
+        took_ms=response.took_ms,
+    )
+
+
+def document_info(doc: Document) -> DocumentInfo:
+    """The API form of a document's metadata."""
+    return DocumentInfo(
+        document=doc.id,
+        title=doc.meta.title,
+        authors=list(doc.meta.authors),
+        date=doc.meta.date,
+        url=doc.meta.url,
+        kind=doc.meta.kind,
+        characters=len(doc.text),
+        pages=len(doc.page_starts) or None,
+    )
+
+
+# -- administration ------------------------------------------------------------------------
+
+
+class SkippedFile(BaseModel):
+    document: str
+    code: str = Field(description="Why, as a code: " + ", ".join(c.value for c in SkipCode) + ".")
+    reason: str = Field(description="Why, in words.")
+    kept: bool = Field(description="Whether the previously indexed version of the file stays in the index.")
+
+
+class UploadResult(BaseModel):
+    document: str
+    bytes: int
+    replaced: bool
+    reindex: dict[str, Any]
+
+
+class DeleteResult(BaseModel):
+    document: str
+    deleted: bool
+    reindex: dict[str, Any]
