@@ -9,11 +9,10 @@ import pytest
 from qa.index.derived import Ragged, Vocabulary, bm25_matrix, contexts, holders
 
 
-def test_ragged_rows_gather_and_pad() -> None:
+def test_ragged_rows_gather_slice_and_concat() -> None:
     rows = Ragged.of([[1, 2], [], [3], [4, 5, 6]])
     values, owner = rows.gather(np.array([3, 0, 1]))
     assert values.tolist() == [4, 5, 6, 1, 2] and owner.tolist() == [0, 0, 0, 1, 1]
-    assert rows.padded(np.array([1, 2, 0])).tolist() == [[-1, -1], [3, -1], [1, 2]]
     joined = Ragged.concat([rows.slice(2, 4), rows.slice(0, 1)])
     assert [joined.values[joined.ptr[i]:joined.ptr[i + 1]].tolist() for i in range(len(joined))] == [[3], [4, 5, 6],
                                                                                                     [1, 2]]

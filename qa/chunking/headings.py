@@ -20,11 +20,12 @@ from dataclasses import dataclass
 _MARKDOWN = re.compile(r"^(#{1,6})\s+(?=\S)")
 _NUMBERED = re.compile(r"^(\d{1,2}(?:[.\-]\d{1,2})*)[.\-]?\s+(?=[A-Z])")
 _NUMBERED_GLUED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\.\s+(?=[A-Z])")
-_NAMED = {
+# The parts of a paper or report, recognised as headings by name alone.
+PART_NAMES = frozenset({
     "abstract", "introduction", "background", "conclusion", "conclusions", "discussion",
     "summary", "references", "bibliography", "notes", "appendix", "methods", "methodology",
     "results", "acknowledgements", "acknowledgments", "literature review",
-}
+})
 # Lower-case words allowed inside a title-case heading.
 _MINOR = {
     "a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or",
@@ -58,7 +59,7 @@ def detect_heading(line: str) -> Heading | None:
     if md:
         return Heading(len(line), len(md.group(1)), _clean(line[md.end():].rstrip("# ")))
     bare = _clean(line).rstrip(":").strip()
-    if bare.lower() in _NAMED:
+    if bare.lower() in PART_NAMES:
         return Heading(len(line), 1, bare)
     num = _NUMBERED.match(line)
     if num is None:

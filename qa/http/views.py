@@ -12,19 +12,15 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
+from qa.chunking.headings import PART_NAMES
 from qa.records import Answer, Citation, Document, Excerpt
 
 HIGH_CONFIDENCE = 0.75
 MEDIUM_CONFIDENCE = 0.4
 MAX_SUGGESTIONS = 4
 MAX_SUGGESTION_CHARS = 70
-# Headings that name a part of a paper rather than a topic; they make poor suggestions.
-_STRUCTURAL = {
-    "abstract", "introduction", "background", "conclusion", "conclusions", "discussion",
-    "summary", "references", "bibliography", "notes", "appendix", "methods", "methodology",
-    "results", "acknowledgements", "acknowledgments", "contents", "table of contents",
-    "preface", "foreword", "index", "keywords", "literature review", "overview",
-}
+# Headings that name a part of a document rather than a topic; they make poor suggestions.
+_STRUCTURAL = PART_NAMES | {"contents", "table of contents", "preface", "foreword", "index", "keywords", "overview"}
 _NUMBERING = re.compile(r"^\s*(?:\d{1,3}(?:[.\-]\d{1,3})*[.\-)]?|[IVXLC]{1,6}\.|[A-Z]\.)\s+")
 
 

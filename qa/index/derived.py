@@ -92,15 +92,6 @@ class Ragged:
         owner = np.repeat(np.arange(len(rows)), lengths)
         return self.values[np.repeat(starts, lengths) + positions(lengths)], owner
 
-    def padded(self, rows: np.ndarray) -> np.ndarray:
-        """The values of ``rows`` as a ``(len(rows), widest)`` matrix padded with -1."""
-        values, owner = self.gather(rows)
-        lengths = self.ptr[np.asarray(rows) + 1] - self.ptr[rows]
-        out = np.full((len(rows), int(lengths.max(initial=0))), -1, dtype=np.int64)
-        if len(values):
-            out[owner, positions(lengths)] = values
-        return out
-
 
 @dataclass(frozen=True)
 class DocumentTokens:
