@@ -1,9 +1,9 @@
 """Uploads into the corpus: safe file names, streamed bodies with a size limit, atomic writes.
 
-``Upload`` parses a ``multipart/form-data`` body piece by piece as it arrives (with
-python-multipart's streaming parser), writing the ``file`` field into a hidden temporary
-file inside the corpus (hidden files are never sources) and stopping with 413 as soon as
-the limit is passed. ``finish`` then gives the file its name in one atomic step, without
+``Upload`` parses a ``multipart/form-data`` body piece by piece as it arrives
+(``streaming-form-data``), writing the ``file`` field into a hidden temporary file inside
+the corpus (hidden files are never sources) and stopping with 413 as soon as the limit is
+passed. ``finish`` then gives the file its name in one atomic step, without
 replacing an existing file unless asked to. Problems are ``HTTPException`` with the status
 the admin routes answer: 400 for a bad name or body, 409 for an existing name, 413, 415.
 """
@@ -16,9 +16,12 @@ import time
 import unicodedata
 import uuid
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from fastapi import HTTPException
+from streaming_form_data import StreamingFormDataParser
+from streaming_form_data.parser import ParseFailedException, UnexpectedPartException
+from streaming_form_data.targets import FileTarget
+from streaming_form_data.validators import MaxSizeValidator, ValidationError
 
 from qa.sources.readers import supported_suffixes
 
@@ -61,61 +64,41 @@ class Upload:
     """Streams one multipart upload into a hidden temporary file inside the corpus."""
 
     def __init__(self, corpus_dir: Path, content_type: str, limit: int, overwrite: bool) -> None:
-        from python_multipart.multipart import MultipartParser, parse_options_header
-
-        kind, options = parse_options_header(content_type)
-        boundary = options.get(b"boundary")
-        if kind != b"multipart/form-data" or not boundary:
+        kind, _, params = content_type.partition(";")
+        if kind.strip().lower() != "multipart/form-data" or "boundary=" not in params:
             raise HTTPException(400, "send the file as multipart/form-data in the field `file`")
         if not corpus_dir.is_dir():
             raise HTTPException(503, f"corpus directory {corpus_dir} does not exist")
         self.corpus_dir, self.limit, self.overwrite = corpus_dir, limit, overwrite
         self.name: str | None = None
-        self.size = 0
         self.received = 0
-        self.tmp: Path | None = None
-        self._handle: Any = None
-        self._headers: dict[bytes, bytes] = {}
-        self._field = b""
-        self._value = b""
-        self._in_file = False
-        self._done = False
-        self._parse_options_header = parse_options_header
-        self.parser = MultipartParser(boundary, {
-            "on_part_begin": self._part_begin,
-            "on_header_field": self._header_field,
-            "on_header_value": self._header_value,
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-            "on_part_end": self._part_end,
-        })
+        self.tmp: Path | None = corpus_dir / f".upload-{uuid.uuid4().hex}.tmp"
+        self.target = _FileTarget(str(self.tmp), allow_overwrite=False, validator=MaxSizeValidator(limit))
+        self.parser = StreamingFormDataParser(headers={"Content-Type": content_type})
+        self.parser.register("file", self.target)
 
     def feed(self, chunk: bytes) -> None:
         """Parse the next piece of the request body."""
-        from python_multipart.exceptions import MultipartParseError
-
         self.received += len(chunk)
         if self.received > self.limit + MULTIPART_OVERHEAD:
             raise too_large(self.limit)
         try:
-            self.parser.write(chunk)
-        except MultipartParseError as exc:
+            self.parser.data_received(chunk)
+        except ValidationError:
+            raise too_large(self.limit) from None
+        except (ParseFailedException, UnexpectedPartException, FileExistsError) as exc:  # a second `file` part
             raise HTTPException(400, f"malformed multipart body ({exc})") from None
+        self._check_name()
 
     def finish(self) -> tuple[str, int, bool]:
         """Put the uploaded file in place; returns its name, size and whether it replaced one."""
-        from python_multipart.exceptions import MultipartParseError
-
-        try:
-            self.parser.finalize()
-        except MultipartParseError as exc:
-            raise HTTPException(400, f"malformed multipart body ({exc})") from None
-        if self.name is None or self.tmp is None or not self._done:
+        self._check_name()
+        if not self.target.multipart_filename and self.tmp is not None and self.tmp.exists():
+            raise HTTPException(400, "the `file` field has no file name")
+        if self.name is None or self.tmp is None or not self.tmp.exists() or not self.target.complete:
             raise HTTPException(400, "no file in the upload: send it in the multipart field `file`")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
+        _fsync(self.tmp)
+        size = self.tmp.stat().st_size
         target = self.corpus_dir / self.name
         replaced = target.exists()
         if self.overwrite:
@@ -128,59 +111,42 @@ class Upload:
             self.tmp.unlink()
         self.tmp = None
         with contextlib.suppress(OSError):
-            fd = os.open(self.corpus_dir, os.O_RDONLY)
-            os.fsync(fd)
-            os.close(fd)
-        return self.name, self.size, replaced
+            _fsync(self.corpus_dir)
+        return self.name, size, replaced
 
     def discard(self) -> None:
         """Remove the temporary file if the upload did not complete."""
-        if self._handle is not None and not self._handle.closed:
-            self._handle.close()
+        if self.target._fd is not None:  # the body stopped inside the file
+            self.target._fd.close()
         if self.tmp is not None:
             self.tmp.unlink(missing_ok=True)
+
+    def _check_name(self) -> None:
+        """Once the ``file`` part's headers are in: a safe name (400/415), not taken (409)."""
+        raw = self.target.multipart_filename
+        if self.name is not None or not raw:
+            return
+        self.name = safe_name(raw)
+        if not self.overwrite and (self.corpus_dir / self.name).exists():
+            raise self._exists()
 
     def _exists(self) -> HTTPException:
         return HTTPException(409, f"{self.name} already exists in the corpus; add ?overwrite=true to replace it")
 
-    # -- parser callbacks ----------------------------------------------------------------
 
-    def _part_begin(self) -> None:
-        self._headers = {}
+class _FileTarget(FileTarget):  # type: ignore[misc]
+    """A file target that says whether its part ended (the body was not cut short)."""
 
-    def _header_field(self, data: bytes, start: int, end: int) -> None:
-        self._field += data[start:end]
+    complete = False
 
-    def _header_value(self, data: bytes, start: int, end: int) -> None:
-        self._value += data[start:end]
+    def on_finish(self) -> None:
+        super().on_finish()
+        self.complete = True
 
-    def _header_end(self) -> None:
-        self._headers[self._field.strip().lower()] = self._value.strip()
-        self._field = self._value = b""
 
-    def _headers_finished(self) -> None:
-        _, options = self._parse_options_header(self._headers.get(b"content-disposition", b""))
-        self._in_file = options.get(b"name") == b"file" and self.name is None
-        if not self._in_file:
-            return
-        raw = options.get(b"filename")
-        if not raw:
-            raise HTTPException(400, "the `file` field has no file name")
-        self.name = safe_name(raw.decode("utf-8", "replace"))
-        if not self.overwrite and (self.corpus_dir / self.name).exists():
-            raise self._exists()
-        self.tmp = self.corpus_dir / f".upload-{uuid.uuid4().hex}.tmp"
-        self._handle = self.tmp.open("xb")
-
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
-        if not self._in_file:
-            return
-        self.size += end - start
-        if self.size > self.limit:
-            raise too_large(self.limit)
-        self._handle.write(data[start:end])
-
-    def _part_end(self) -> None:
-        if self._in_file:
-            self._done = True
-            self._in_file = False
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
