@@ -12,6 +12,7 @@ OFF_TOPIC = "What is the recipe for banana bread?"
 
 def ask(page: Any, question: str) -> Any:
     """Type ``question``, press Enter and return the new turn once its reply is shown."""
+    restored(page)  # the stored conversation is back, so the count below is final
     before = page.locator("#log > .turn:not(.pending)").count()
     page.fill("#question", question)
     page.press("#question", "Enter")
