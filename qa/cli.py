@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 1 if any file was skipped")
     p.add_argument("--no-wait", action="store_true",
                    help="fail at once instead of waiting when another build is running")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="read, chunk and embed on a Ray cluster (auto, HOST:PORT, ray://…; or QA_RAY_ADDRESS)")
+    p.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                   help="embedding actors on the cluster (default: one per cluster CPU)")
     p.set_defaults(run=cmd_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question",
@@ -97,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=None,
                    help="server processes sharing the index (default 1, or QA_WORKERS); more use more cores")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="serve as Ray Serve replicas on a Ray cluster (auto, HOST:PORT, ray://…; or QA_RAY_ADDRESS)")
+    p.add_argument("--replicas", type=int, default=2, metavar="N", help="Ray Serve replicas (default 2)")
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser(
@@ -146,9 +153,18 @@ def cmd_index(args: argparse.Namespace) -> int:
     from qa.index.build import build_index
 
     settings = _settings(args)
+    embedder, read = _embedder(settings), None
+    address = args.ray or settings.ray_address
+    if address:
+        from qa.index.cluster import ClusterEmbedder, cluster_workers, connect, read_on_cluster
+
+        connect(address)
+        embedder = ClusterEmbedder(embedder, settings.model, settings.backend, cluster_workers(args.ray_workers))
+        read = read_on_cluster
     report = build_index(
-        settings.corpus_dir, settings.index_dir, _embedder(settings),
+        settings.corpus_dir, settings.index_dir, embedder,
         full=args.full, wait=not args.no_wait, progress=sys.stderr.isatty(), ann_threshold=settings.ann_threshold,
+        read=read,
     )
     print(report.summary())
     for label, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed),
@@ -224,6 +240,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
                              ann_threshold=settings.ann_threshold)
         print(report.summary(), file=sys.stderr)
     print(f"qa: chat page on http://{args.host}:{args.port}/  (API docs at /docs)", file=sys.stderr)
+    address = args.ray or settings.ray_address
+    if address:
+        from qa.answer.service import prepare_model
+        from qa.http.ray_serve import serve_on_ray
+
+        if args.replicas < 1:
+            print("qa: --replicas must be at least 1", file=sys.stderr)
+            return 2
+        prepare_model(embedder)  # export and word cache made once here, not raced by the replicas
+        serve_on_ray(settings, address, args.replicas, args.host, args.port)
+        return 0
     if settings.workers == 1:
         from qa.answer.scoring import load_model
         from qa.answer.service import QAService

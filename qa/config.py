@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     threads: int | None = Field(
         None, description="Model threads per server process (default: the cores divided among the workers).")
     admin_token: str | None = Field(None, description="Enables /admin endpoints when set.")
+    ray_address: str | None = Field(
+        None, description="A Ray cluster for `qa index --ray` and `qa serve --ray` (auto, HOST:PORT or ray://…).")
     max_upload_mb: float = Field(20.0, description="Largest accepted upload, in MB.")
 
     def model_threads(self) -> int:

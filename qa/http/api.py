@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from qa.http.deps import ServiceDep
@@ -52,12 +52,14 @@ def install_api(app: FastAPI) -> None:
 
     @app.get("/health", response_model=Health, tags=["service"],
              responses={503: {"model": Health, "description": "No index is loaded: `message` says why."}})
-    def health(service: ServiceDep) -> JSONResponse:
+    def health(request: Request, service: ServiceDep) -> JSONResponse:
         """Whether an index is loaded, with its counts and the model name."""
+        count = request.app.state.replicas
+        replicas = count() if count else None
         if not service.ready:
             body = Health(status="no_index", documents=0, passages=0, sentences=0,
                           model=service.embedder.name, index=None, skipped={}, message=service.last_error,
-                          process=os.getpid())
+                          process=os.getpid(), replicas=replicas)
             return JSONResponse(body.model_dump(), status_code=503)
         loaded = service.loaded
         index = loaded.index
@@ -71,5 +73,6 @@ def install_api(app: FastAPI) -> None:
             skipped={doc_id: skip.reason for doc_id, skip in index.manifest.skips().items()},
             message=service.last_error,
             process=os.getpid(),
+            replicas=replicas,
         )
         return JSONResponse(body.model_dump())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -28,8 +28,10 @@ log = logging.getLogger("qa")
 MAX_JSON_BODY = 64 * 1024
 
 
-def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
-    """Build the FastAPI app; the index loads when the app starts."""
+def create_app(settings: Settings | None = None, service: QAService | None = None,
+               replicas: Callable[[], int] | None = None) -> FastAPI:
+    """Build the FastAPI app; the index loads when the app starts. ``replicas`` counts the
+    replicas serving it (``qa serve --ray``), for ``/health``."""
     settings = settings or Settings()
     if service is None:
         from qa.answer.scoring import load_model
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     )
     app.state.service = service
     app.state.settings = settings
+    app.state.replicas = replicas
     install_error_handlers(app)
     _install_body_limit(app)
     _install_allow_header(app)

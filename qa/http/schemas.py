@@ -92,6 +92,7 @@ class Health(BaseModel):
     skipped: dict[str, str]
     message: str | None = None
     process: int = Field(description="Id of the server process that answered (`qa serve --workers` runs several).")
+    replicas: int | None = Field(None, description="With `qa serve --ray`: how many Ray Serve replicas are running.")
 
 
 def answer_response(answer: Answer) -> AskResponse:

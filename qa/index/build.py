@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,7 @@ def build_index(
     progress: bool = False,
     tagger: EntityTagger | None = None,
     ann_threshold: int = ANN_THRESHOLD,
+    read: SourceReader | None = None,
 ) -> BuildReport:
     """Index ``corpus_dir`` into ``index_dir`` and make the result live.
 
@@ -109,6 +111,8 @@ def build_index(
     ``IndexBusyError``. ``progress`` prints embedding progress to stderr. ``tagger``
     finds the entities of new sentences (spaCy's English model by default). From
     ``ann_threshold`` vectors on, the build gets approximate search indexes (``qa.index.ann``).
+    ``read`` reads and chunks the new and changed sources (``read_sources`` here, or fanned
+    out over a cluster: ``qa.index.cluster``); ``embedder`` may be such a fan-out too.
     """
     params = params or ChunkingParams()
     tagger = tagger or SpacyTagger()
@@ -119,7 +123,7 @@ def build_index(
         sources, report.skipped = scan_corpus(corpus_dir)
         metadata = load_metadata(corpus_dir)
         previous, report.full_reason = _previous_build(index_dir, embedder, tagger, params, full)
-        entries = _plan(sources, metadata, previous, params, report)
+        entries = _plan(sources, metadata, previous, params, report, read or read_sources)
         if previous is not None and _nothing_changed(report, previous):
             report.up_to_date = True
             report.build = previous.path.name
@@ -167,21 +171,29 @@ def _plan(
     previous: StoredIndex | None,
     params: ChunkingParams,
     report: BuildReport,
+    read: SourceReader,
 ) -> list[_Entry]:
     """Decide, per source, whether to reuse, (re)read or skip it; fills ``report``."""
     old_docs = {doc.id: (row, doc) for row, doc in enumerate(previous.documents)} if previous else {}
     old_info = previous.manifest.documents if previous else {}
     entries: list[_Entry] = []
-    for source in _distinct(sources, old_docs, report.skipped):
+    distinct = _distinct(sources, old_docs, report.skipped)
+    unchanged = {s.id for s in distinct if s.id in old_docs and old_docs[s.id][1].sha256 == s.sha256}
+    to_read = [s for s in distinct if s.id not in unchanged]
+    read_now = dict(zip((s.id for s in to_read), read(to_read, metadata, params)))
+    for source in distinct:
         old = old_docs.get(source.id)
-        if old and old[1].sha256 == source.sha256:
+        if source.id in unchanged:
+            assert old is not None
             entries.append(_reuse(old, old_info.get(source.id, {}), metadata.get(source.id, {}), report))
             report.unchanged.append(source.id)
             continue
-        entry = _read(source, metadata, params, report)
-        if entry is not None:
-            entries.append(entry)
-            (report.changed if old else report.added).append(source.id)
+        result = read_now[source.id]
+        if isinstance(result, Skip):
+            report.skipped[source.id] = result
+            continue
+        entries.append(result)
+        (report.changed if old else report.added).append(source.id)
     # Previously indexed files that cannot be read now keep their indexed version.
     kept_ids = {e.document.id for e in entries}
     for doc_id, skip in list(report.skipped.items()):
@@ -228,16 +240,23 @@ def _reuse(old: tuple[int, Document], info: dict[str, Any], entry: dict[str, Any
     return _Entry(doc, hints, reused_row=row)
 
 
-def _read(source: SourceFile, metadata: dict, params: ChunkingParams, report: BuildReport) -> _Entry | None:
+SourceReader = Callable[[list[SourceFile], dict[str, dict[str, Any]], ChunkingParams], list["_Entry | Skip"]]
+
+
+def read_sources(sources: list[SourceFile], metadata: dict[str, dict[str, Any]],
+                 params: ChunkingParams) -> list[_Entry | Skip]:
+    """Read and chunk each source, in order: its entry, or why it is skipped."""
+    return [_read(source, metadata, params) for source in sources]
+
+
+def _read(source: SourceFile, metadata: dict, params: ChunkingParams) -> _Entry | Skip:
     try:
         document, read = read_document(source, metadata)
     except UnreadableDocumentError as exc:
-        report.skipped[source.id] = Skip(SkipCode(exc.code), str(exc).removeprefix(f"{source.id}: "))
-        return None
+        return Skip(SkipCode(exc.code), str(exc).removeprefix(f"{source.id}: "))
     chunked = chunk_document(document, params)
     if not chunked.sentences:
-        report.skipped[source.id] = Skip(SkipCode.NO_TEXT, "no sentences found in the text")
-        return None
+        return Skip(SkipCode.NO_TEXT, "no sentences found in the text")
     hints = {"title": read.title, "authors": list(read.authors), "date": read.date}
     return _Entry(document, hints, chunked=chunked)
 
@@ -272,9 +291,10 @@ def _embed(
     if not texts:
         return (previous.manifest.dimension if previous else embedder.dimension), {}
     parts = []
+    chunk = getattr(embedder, "chunk", EMBED_CHUNK)  # texts per call: more for an embedder that fans out
     with tqdm(total=len(texts), desc="embedding", unit=" texts", disable=not progress, file=sys.stderr) as bar:
-        for at in range(0, len(texts), EMBED_CHUNK):
-            parts.append(embedder.encode(texts[at : at + EMBED_CHUNK]))
+        for at in range(0, len(texts), chunk):
+            parts.append(embedder.encode(texts[at : at + chunk]))
             bar.update(len(parts[-1]))
             time.sleep(0.001)  # let a question waiting for the model take it
     vectors = np.concatenate(parts)
