@@ -26,6 +26,7 @@ examples:
   qa index --strict              … and exit 1 if any file had to be skipped
   qa ask "When was the dam completed?"
   qa ask --json -k 3 "What is structural power?"
+  qa ask --file questions.txt --json    one /ask JSON object per line
   qa serve --port 8000           chat page on http://127.0.0.1:8000/
   qa eval questions.jsonl        hit@1, recall@5, no-answer accuracy …
 
@@ -88,9 +89,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="embedding actors on the cluster (default: one per cluster CPU)")
     p.set_defaults(run=cmd_index)
 
-    p = sub.add_parser("ask", parents=[common], help="answer one question",
+    p = sub.add_parser("ask", parents=[common], help="answer a question, or a file of questions",
                        description="Print the best excerpts for a question with their citations.")
-    p.add_argument("question")
+    p.add_argument("question", nargs="?", help="the question (or use --file)")
+    p.add_argument("--file", type=Path, metavar="FILE",
+                   help="answer every line of FILE ('-' for standard input; blank lines are skipped)")
     p.add_argument("-k", "--top-k", type=int, default=3, help="number of excerpts (1-20, default 3)")
     p.add_argument("--json", action="store_true", help="print the /ask API response as JSON")
     p.set_defaults(run=cmd_ask)
@@ -192,6 +195,11 @@ def _service(settings: Any, model: Any = None) -> Any:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    if (args.question is None) == (args.file is None):
+        print("qa: give a question or --file FILE (not both)", file=sys.stderr)
+        return 2
+    if args.file is not None:
+        return _ask_batch(args)
     service = _service(_settings(args))
     service.embedder.warm_up()  # load the model before the clock starts
     answer = service.ask(args.question, args.top_k)
@@ -200,6 +208,46 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
         print(answer_response(answer).model_dump_json(indent=2))
         return 0
+    _print_answer(answer)
+    return 0
+
+
+def _ask_batch(args: argparse.Namespace) -> int:
+    """``qa ask --file``: one answer per non-blank line; a failed question is reported (and,
+    with ``--json``, given as ``{"question", "detail"}`` in its place) and the rest go on."""
+    from tqdm import tqdm
+
+    from qa.http.schemas import answer_response
+
+    try:
+        text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QAError(f"cannot read the questions in {args.file}: {exc}") from exc
+    questions = [line.strip() for line in text.splitlines() if line.strip()]
+    service = _service(_settings(args))
+    service.embedder.warm_up()
+    failed = 0
+    for n, question in enumerate(tqdm(questions, desc="asking", unit=" questions", file=sys.stderr,
+                                      disable=not sys.stderr.isatty()), 1):
+        try:
+            answer = service.ask(question, args.top_k)
+        except QAError as exc:
+            failed += 1
+            print(f"qa: question {n} ({question[:60]!r}): {exc}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"question": question, "detail": str(exc)}, ensure_ascii=False), flush=True)
+            continue
+        if args.json:
+            print(answer_response(answer).model_dump_json(), flush=True)
+        else:
+            print(f"{'' if n == 1 else chr(10)}Q{n}: {question}")
+            _print_answer(answer)
+    if failed:
+        print(f"qa: {failed} of {len(questions)} questions failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_answer(answer: Any) -> None:
     if answer.no_answer:
         print("The sources don't answer this." + (" Nearest passages:" if answer.excerpts else ""))
     for n, excerpt in enumerate(answer.excerpts, 1):
@@ -213,7 +261,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
             span = " ".join(excerpt.text[start:end].split())
             print(textwrap.fill(f"answers: {span}", width=100, initial_indent="   ", subsequent_indent="     "))
         print(f"   — {src.document}, characters {src.start}–{src.end}")
-    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -63,3 +63,42 @@ def test_directory_options_go_before_or_after_the_command(tmp_path: Path) -> Non
         out = run(*args)
         expected = "before" if args[1].endswith("before") else "after"
         assert out.returncode == 1 and f"{tmp_path / expected}" in out.stderr, out.stderr
+
+
+def test_ask_file_answers_every_line_and_goes_on_after_a_failure(index_dir: Path, tmp_path: Path,
+                                                                 monkeypatch, capsys) -> None:
+    import json
+
+    from qa import cli
+    from qa.embedding.encoder import HashingEmbedder
+
+    monkeypatch.setattr(cli, "_embedder", lambda settings: HashingEmbedder())
+    questions = tmp_path / "questions.txt"
+    questions.write_text("How tall is Mount Everest?\n\n   \n" + "x" * 2000 + "\nWhich sea does the Danube reach?\n",
+                         encoding="utf-8")
+    code = cli.main(["ask", "--index", str(index_dir), "--file", str(questions), "--json", "-k", "2"])
+    out, err = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and len(lines) == 3  # blank lines skipped; the failed one in its place
+    assert lines[0]["question"] == "How tall is Mount Everest?" and len(lines[0]["answers"]) == 2
+    assert "detail" in lines[1] and "1000" in lines[1]["detail"] and "answers" not in lines[1]
+    assert lines[2]["question"] == "Which sea does the Danube reach?" and lines[2]["answers"]
+    assert "question 2" in err and "1 of 3 questions failed" in err
+
+    code = cli.main(["ask", "--index", str(index_dir), "--file", str(questions.with_name("missing.txt"))])
+    assert code == 1 and "cannot read the questions" in capsys.readouterr().err
+    assert cli.main(["ask", "--index", str(index_dir), "--file", str(questions), "Also a question?"]) == 2
+
+
+def test_ask_file_prints_each_answer_under_its_question(index_dir: Path, tmp_path: Path, monkeypatch,
+                                                        capsys) -> None:
+    from qa import cli
+    from qa.embedding.encoder import HashingEmbedder
+
+    monkeypatch.setattr(cli, "_embedder", lambda settings: HashingEmbedder())
+    questions = tmp_path / "questions.txt"
+    questions.write_text("How tall is Mount Everest?\nWhich sea does the Danube reach?\n", encoding="utf-8")
+    assert cli.main(["ask", "--index", str(index_dir), "--file", str(questions), "-k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Q1: How tall is Mount Everest?") and "\nQ2: Which sea does the Danube reach?" in out
+    assert out.count("characters ") == 2
