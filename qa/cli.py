@@ -92,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", parents=[common], help="answer a question, or a file of questions",
                        description="Print the best excerpts for a question with their citations.")
     p.add_argument("question", nargs="?", help="the question (or use --file)")
+    p.add_argument("--document", action="append", metavar="ID", dest="documents",
+                   help="answer only from this document (repeat for several; ids as `qa` lists them)")
+    p.add_argument("--kind", action="append", metavar="KIND", dest="kinds",
+                   help="answer only from documents of this kind (metadata `kind`; repeatable)")
     p.add_argument("--file", type=Path, metavar="FILE",
                    help="answer every line of FILE ('-' for standard input; blank lines are skipped)")
     p.add_argument("-k", "--top-k", type=int, default=3, help="number of excerpts (1-20, default 3)")
@@ -202,7 +206,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return _ask_batch(args)
     service = _service(_settings(args))
     service.embedder.warm_up()  # load the model before the clock starts
-    answer = service.ask(args.question, args.top_k)
+    answer = service.ask(args.question, args.top_k, args.documents, args.kinds)
     if args.json:
         from qa.http.schemas import answer_response  # pydantic only: FastAPI stays unloaded
 
@@ -230,7 +234,7 @@ def _ask_batch(args: argparse.Namespace) -> int:
     for n, question in enumerate(tqdm(questions, desc="asking", unit=" questions", file=sys.stderr,
                                       disable=not sys.stderr.isatty()), 1):
         try:
-            answer = service.ask(question, args.top_k)
+            answer = service.ask(question, args.top_k, args.documents, args.kinds)
         except QAError as exc:
             failed += 1
             print(f"qa: question {n} ({question[:60]!r}): {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ from qa.answer.service import QAService
 from qa.config import Settings
 from qa.embedding.encoder import HashingEmbedder
 from qa.http.app import create_app
+from qa.index.build import build_index
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden_ask.json"
 GOLDEN_QUESTION = "When was the Aswan High Dam completed?"
@@ -141,3 +142,37 @@ def test_security_headers(client: TestClient) -> None:
     assert "unsafe-inline" not in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_documents_filter_answers_only_from_those(client: TestClient, corpus_dir: Path) -> None:
+    question = {"question": "Which river is the longest and which mountain is the highest?", "top_k": 5}
+    everywhere = client.post("/ask", json=question).json()
+    assert {a["source"]["document"] for a in everywhere["answers"]} == {"alpha.md", "beta.txt"}
+    for only in ("alpha.md", "beta.txt"):
+        body = client.post("/ask", json={**question, "documents": [only]}).json()
+        assert body["answers"] and {a["source"]["document"] for a in body["answers"]} == {only}
+        text = client.get(f"/api/documents/{only}").json()["text"]
+        assert all(text[a["source"]["start"]:a["source"]["end"]] == a["text"] for a in body["answers"])
+    both = client.post("/ask", json={**question, "documents": ["alpha.md", "beta.txt"]}).json()
+    assert both == {**everywhere, "took_ms": both["took_ms"]}  # every document: as without a filter
+
+
+def test_unknown_documents_and_kinds_are_422_naming_them(client: TestClient) -> None:
+    response = client.post("/ask", json={"question": "How tall?", "documents": ["beta.txt", "nope.txt", "gone.md"]})
+    assert response.status_code == 422
+    assert "'gone.md'" in response.json()["detail"] and "'nope.txt'" in response.json()["detail"]
+    assert "beta.txt" not in response.json()["detail"]
+    response = client.post("/ask", json={"question": "How tall?", "kinds": ["podcast"]})
+    assert response.status_code == 422 and "'podcast'" in response.json()["detail"]
+    assert client.post("/ask", json={"question": "How tall?", "documents": []}).status_code == 422
+
+
+def test_kinds_filter(corpus_dir: Path, tmp_path: Path, embedder: HashingEmbedder) -> None:
+    (corpus_dir / "metadata.toml").write_text(
+        (corpus_dir / "metadata.toml").read_text(encoding="utf-8") + 'kind = "atlas"\n', encoding="utf-8")
+    index = tmp_path / "kinds-index"
+    build_index(corpus_dir, index, embedder)
+    service = QAService(index, embedder)
+    service.load()
+    answer = service.ask("Which river is the longest and which mountain is the highest?", 5, kinds=["atlas"])
+    assert answer.excerpts and {e.source.document for e in answer.excerpts} == {"beta.txt"}

@@ -121,29 +121,39 @@ class Retriever:
         return float(lucene_idf(self._n, np.asarray(df)))
 
     def candidates(self, question: Question, query_vector: np.ndarray,
-                   word_vectors: dict[str, np.ndarray] | None = None) -> Candidates:
+                   word_vectors: dict[str, np.ndarray] | None = None,
+                   only: np.ndarray | None = None) -> Candidates:
         """Candidate sentences for ``question`` whose vector is ``query_vector``;
-        ``word_vectors`` holds vectors of question words the index lacks, if already made."""
+        ``word_vectors`` holds vectors of question words the index lacks, if already made;
+        ``only`` (document rows) limits every search to those documents."""
         n_passages, n_sentences = len(self.passage_vectors), len(self.sentence_vectors)
         if n_sentences == 0:
             return _empty()
+        allowed = None if only is None else _Allowed(self.index, only)
         q = query_vector.reshape(1, -1).astype(np.float32)
         qterms = list(question.terms)
         lexical_query = qterms + sorted({a for group in question.aliases for a in group} - set(qterms))
         lexical_ids = [self.term_ids[t] for t in lexical_query if t in self.term_ids]
 
         rows_set: set[int] = set()
-        _, hits = self.index.sentence_index.search(q, min(DENSE_SENTENCES, n_sentences))
-        rows_set.update(int(i) for i in hits[0] if i >= 0)
-        _, hits = self.index.passage_index.search(q, min(DENSE_PASSAGES, n_passages))
-        dense_passages = [int(i) for i in hits[0] if i >= 0]
+        if allowed is None:
+            _, hits = self.index.sentence_index.search(q, min(DENSE_SENTENCES, n_sentences))
+            rows_set.update(int(i) for i in hits[0] if i >= 0)
+            _, hits = self.index.passage_index.search(q, min(DENSE_PASSAGES, n_passages))
+            dense_passages = [int(i) for i in hits[0] if i >= 0]
+        else:  # exact search over the allowed rows only
+            rows_set.update(allowed.nearest(self.sentence_vectors, allowed.sentences, q[0], DENSE_SENTENCES))
+            dense_passages = allowed.nearest(self.passage_vectors, allowed.passages, q[0], DENSE_PASSAGES)
         sentence_bm25 = np.zeros(n_sentences, dtype=np.float32)
         passage_bm25 = np.zeros(n_passages, dtype=np.float32)
         lexical_passages: list[int] = []
         if lexical_ids:
             sentence_bm25 = self.sentence_bm25.get_scores_from_ids(lexical_ids).astype(np.float32)
-            rows_set.update(_top_positive(sentence_bm25, LEXICAL_SENTENCES))
             passage_bm25 = self.passage_bm25.get_scores_from_ids(lexical_ids).astype(np.float32)
+            if allowed is not None:
+                sentence_bm25[~allowed.sentence_mask] = 0.0
+                passage_bm25[~allowed.passage_mask] = 0.0
+            rows_set.update(_top_positive(sentence_bm25, LEXICAL_SENTENCES))
             lexical_passages = _top_positive(passage_bm25, LEXICAL_PASSAGES)
         fused = np.zeros(n_passages, dtype=np.float32)
         for ranking in (dense_passages, lexical_passages):
@@ -156,6 +166,8 @@ class Retriever:
         found = np.fromiter(rows_set, dtype=np.int64)
         near = (found[:, None] + np.arange(-2, 3)[None, :]).ravel()
         rows = np.unique(near[(near >= 0) & (near < n_sentences)])
+        if allowed is not None:
+            rows = rows[allowed.sentence_mask[rows]]
         if not question.about_document:
             rows = rows[self.body[rows]]  # structure gives citations, not answers
 
@@ -205,6 +217,25 @@ class Retriever:
         asked |= {w for ref in _REFERENCE.findall(question) for w in words(ref)}
         hits = sorted({i for w in asked for i in self._described.get(w, ())})
         return hits if len(hits) < len(self.index.documents) else []
+
+
+class _Allowed:
+    """The sentence and passage rows of some documents (each document's rows are contiguous)."""
+
+    def __init__(self, index: StoredIndex, documents: np.ndarray) -> None:
+        self.sentence_mask = np.isin(index.sentences.doc, documents)
+        self.passage_mask = np.isin(index.passages.doc, documents)
+        self.sentences = np.flatnonzero(self.sentence_mask)
+        self.passages = np.flatnonzero(self.passage_mask)
+
+    @staticmethod
+    def nearest(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+        """The ``k`` rows of ``rows`` whose vectors are nearest ``query``, nearest first."""
+        if len(rows) == 0:
+            return []
+        scores = vectors[rows] @ query
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [int(r) for r in rows[top]]
 
 
 def _relative(values: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,9 +55,9 @@ def read(index: StoredIndex, retriever: Retriever, question: str, vector: np.nda
 
 
 def read_question(index: StoredIndex, retriever: Retriever, q: Question, vector: np.ndarray,
-                  word_vectors: dict[str, np.ndarray] | None = None) -> Reading:
-    """``read`` for a question already analysed."""
-    c = retriever.candidates(q, vector, word_vectors)
+                  word_vectors: dict[str, np.ndarray] | None = None, only: np.ndarray | None = None) -> Reading:
+    """``read`` for a question already analysed (``only``: document rows to answer from)."""
+    c = retriever.candidates(q, vector, word_vectors, only)
     return Reading(index, q, c, windows(index, c, q, retriever.sentence_vectors, vector))
 
 
@@ -70,6 +71,30 @@ def respond(reading: Reading, model: ScoringModel, top_k: int) -> tuple[list[Exc
     excerpts = [excerpt(reading.index, c, win, p, reading.question, score, single)
                 for p, score in zip(picks, scores)]
     return excerpts, declined
+
+
+def _only(index: StoredIndex, documents: Sequence[str] | None, kinds: Sequence[str] | None) -> np.ndarray | None:
+    """The document rows a question is limited to, or None for all; unknown ids or kinds
+    raise ``InvalidRequestError`` naming them."""
+    if documents is None and kinds is None:
+        return None
+    rows = set(range(len(index.documents)))
+    if documents is not None:
+        unknown = sorted(set(documents) - set(index.doc_rows))
+        if unknown:
+            raise InvalidRequestError(f"documents: no document {', '.join(map(repr, unknown))} in the index; "
+                                      "GET /api/documents lists them")
+        rows &= {index.doc_rows[d] for d in documents}
+    if kinds is not None:
+        known = {d.meta.kind for d in index.documents if d.meta.kind}
+        unknown = sorted(set(kinds) - known)
+        if unknown:
+            raise InvalidRequestError(f"kinds: no document of kind {', '.join(map(repr, unknown))}; the kinds are "
+                                      + (", ".join(map(repr, sorted(known))) or "none (no document has a kind)"))
+        rows &= {i for i, d in enumerate(index.documents) if d.meta.kind in set(kinds)}
+    if not rows:
+        raise InvalidRequestError("documents and kinds: no document is both of those documents and of those kinds")
+    return np.array(sorted(rows), dtype=np.int64)
 
 
 class QAService:
@@ -135,19 +160,22 @@ class QAService:
 
     # -- questions ---------------------------------------------------------------------
 
-    def ask(self, question: str, top_k: int = 5) -> Answer:
-        """Answer ``question`` with up to ``top_k`` verbatim excerpts."""
+    def ask(self, question: str, top_k: int = 5, documents: Sequence[str] | None = None,
+            kinds: Sequence[str] | None = None) -> Answer:
+        """Answer ``question`` with up to ``top_k`` verbatim excerpts, from the ``documents``
+        (ids) and of the ``kinds`` given, or from all."""
         started = time.perf_counter()
         question = validate_question(question)
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidRequestError(f"top_k {top_k} must be between 1 and {MAX_TOP_K}")
         snapshot = self.loaded
+        only = _only(snapshot.index, documents, kinds)
         retriever = snapshot.retriever
         q = analyse(question, retriever.kind_words)
         # Question words the index has no vector for ride along with the question: one model run.
         unknown = retriever.word_vectors.unknown(q.surface) if retriever.word_vectors is not None else []
         vectors = self.queries.encode_query([question, *unknown])
-        reading = read_question(snapshot.index, retriever, q, vectors[0], dict(zip(unknown, vectors[1:])))
+        reading = read_question(snapshot.index, retriever, q, vectors[0], dict(zip(unknown, vectors[1:])), only)
         excerpts, no_answer = respond(reading, self.model, top_k)
         return Answer(
             question=question,

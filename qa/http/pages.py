@@ -50,16 +50,17 @@ def install_pages(app: FastAPI, templates: Jinja2Templates) -> None:
         heading = "We couldn't find that source" if status == 404 else "The sources aren't available"
         return page(request, "error.html", {"heading": heading, "message": str(exc)}, status)
 
-    def chat_page(request: Request, service: QAService, question: str | None) -> Response:
+    def chat_page(request: Request, service: QAService, question: str | None, document: str = "") -> Response:
         context: dict[str, Any] = {
-            "turn": None, "error": None, "question": "", "suggestions": [],
+            "turn": None, "error": None, "question": "", "suggestions": [], "sources": [], "document": document,
             "unavailable": None if service.ready else service.last_error or "No index is loaded yet.",
         }
         status = 200
         try:
             context["suggestions"] = _suggestions(request.app, service)
+            context["sources"] = [(d.id, d.meta.title) for d in service.documents()] if service.ready else []
             if question is not None:
-                context["turn"] = turn(service.ask(question, DEFAULT_TOP_K))
+                context["turn"] = turn(service.ask(question, DEFAULT_TOP_K, [document] if document else None))
         except QAError as exc:  # a blank question (422), no index (503)
             context |= {"error": str(exc), "question": question or ""}
             status = error_status(exc)
@@ -71,7 +72,7 @@ def install_pages(app: FastAPI, templates: Jinja2Templates) -> None:
     @app.post("/chat/turn", include_in_schema=False, response_class=HTMLResponse)
     def chat_turn(request: Request, body: AskRequest, service: ServiceDep) -> Response:
         """One question answered as the chat page's turn markup (for chat.js); errors are JSON, as for /ask."""
-        return fragment(request, turn(service.ask(body.question, body.top_k)))
+        return fragment(request, turn(service.ask(body.question, body.top_k, body.documents, body.kinds)))
 
     @app.post("/chat/render", include_in_schema=False, response_class=HTMLResponse)
     def chat_render(request: Request, body: AskResponse) -> Response:
@@ -79,14 +80,16 @@ def install_pages(app: FastAPI, templates: Jinja2Templates) -> None:
         return fragment(request, turn(answer_of(body)))
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def chat(request: Request, service: ServiceDep, q: str | None = None) -> Response:
-        """The chat page; ``?q=`` answers a question (the suggestion links use it)."""
-        return chat_page(request, service, q)
+    def chat(request: Request, service: ServiceDep, q: str | None = None, document: str = "") -> Response:
+        """The chat page; ``?q=`` answers a question (the suggestion links use it), from one
+        ``document`` if given."""
+        return chat_page(request, service, q, document)
 
     @app.post("/", include_in_schema=False, response_class=HTMLResponse)
-    def chat_form(request: Request, service: ServiceDep, question: Annotated[str, Form()] = "") -> Response:
+    def chat_form(request: Request, service: ServiceDep, question: Annotated[str, Form()] = "",
+                  document: Annotated[str, Form()] = "") -> Response:
         """The chat form posted without JavaScript: the page with the answer rendered."""
-        return chat_page(request, service, question)
+        return chat_page(request, service, question, document)
 
     @app.get("/documents", include_in_schema=False, response_class=HTMLResponse)
     def documents(request: Request, service: ServiceDep) -> Response:

@@ -6,12 +6,14 @@ as ``POST /ask`` without starting a web stack.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 
 from qa.answer.service import MAX_QUESTION_CHARS, MAX_TOP_K
 from qa.records import Answer, Citation, Document, Excerpt, SkipCode
+
+MAX_FILTER = 1000  # documents or kinds one question may be limited to
 
 
 class AskRequest(BaseModel):
@@ -24,6 +26,12 @@ class AskRequest(BaseModel):
         examples=["When was the dam completed?"],
     )
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description=f"How many excerpts to return, 1 to {MAX_TOP_K}.")
+    documents: list[Annotated[str, Field(max_length=1000)]] | None = Field(
+        None, min_length=1, max_length=MAX_FILTER,
+        description="Answer only from these documents (ids as /api/documents gives them); an unknown id is a 422.")
+    kinds: list[Annotated[str, Field(max_length=200)]] | None = Field(
+        None, min_length=1, max_length=MAX_FILTER,
+        description="Answer only from documents of these kinds (metadata `kind`, e.g. \"blog post\").")
 
     @field_validator("question")
     @classmethod

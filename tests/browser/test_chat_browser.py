@@ -261,3 +261,27 @@ def test_keyboard_and_screen_reader_basics(page: Any, base_url: str) -> None:
     page.locator(".turn:not(.pending) .card").first.wait_for()
     assert page.evaluate("document.activeElement.id") == "question", "focus stays in the box for the next question"
     assert page.locator("#status").inner_text().endswith("found.")
+
+
+def test_a_question_can_be_limited_to_one_source(page: Any, nojs_page: Any, base_url: str) -> None:
+    question = "Which river is the longest and which mountain is the highest?"
+    page.goto(base_url + "/")
+    options = page.locator("#document option")
+    listed = page.request.get(base_url + "/api/documents").json()
+    assert options.nth(0).inner_text() == "all sources" and options.count() == 1 + len(listed)
+    assert options.nth(1).get_attribute("value") == listed[0]["document"]
+    page.select_option("#document", "beta.txt")
+    turn = ask(page, question)
+    documents = {c.get_attribute("data-document") for c in turn.locator(".card").all()}
+    assert documents == {"beta.txt"}
+    page.select_option("#document", "")
+    turn = ask(page, question)
+    assert len({c.get_attribute("data-document") for c in turn.locator(".card").all()}) > 1
+    # Without JavaScript the form carries the choice too.
+    nojs_page.goto(base_url + "/")
+    nojs_page.select_option("#document", "alpha.md")
+    nojs_page.fill("#question", question)
+    nojs_page.click("#send")
+    nojs_page.wait_for_load_state()
+    assert {c.get_attribute("data-document") for c in nojs_page.locator(".card").all()} == {"alpha.md"}
+    assert nojs_page.locator("#document").input_value() == "alpha.md"

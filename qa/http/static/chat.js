@@ -170,7 +170,10 @@
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
     try {
-      const { li: done, error } = await fetchTurn("/chat/turn", { question, top_k: TOP_K }, controller.signal);
+      const scope = document.getElementById("document");
+      const body = { question, top_k: TOP_K };
+      if (scope && scope.value) body.documents = [scope.value];
+      const { li: done, error } = await fetchTurn("/chat/turn", body, controller.signal);
       if (error) {
         showError(pending, question, await readError(error));
         return;
