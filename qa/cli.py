@@ -132,6 +132,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds for --fit (default 5)")
     p.add_argument("--out", type=Path, help="where --fit writes the model (default: the packaged model file)")
     p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser("mcp", parents=[common], help="serve the Model Context Protocol over stdio (for AI agents)",
+                       description="Answer an MCP client (an AI agent) over stdio: tools ask, list_documents and "
+                                   "get_document.")
+    p.set_defaults(run=cmd_mcp)
     return parser
 
 
@@ -265,6 +270,16 @@ def _print_answer(answer: Any) -> None:
             span = " ".join(excerpt.text[start:end].split())
             print(textwrap.fill(f"answers: {span}", width=100, initial_indent="   ", subsequent_indent="     "))
         print(f"   — {src.document}, characters {src.start}–{src.end}")
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from qa.answer.scoring import load_model
+    from qa.answer.service import QAService
+    from qa.mcp_server import serve_mcp
+
+    settings = _settings(args)
+    serve_mcp(QAService(settings.index_dir, _embedder(settings), load_model(settings.scoring_model)))
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

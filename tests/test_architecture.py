@@ -20,7 +20,7 @@ STAGES = [
     ("answer", ["qa.answer"]),
     ("evaluation", ["qa.evaluation"]),
     ("web", ["qa.http"]),
-    ("command line", ["qa.cli", "qa.__main__"]),
+    ("command line and MCP", ["qa.cli", "qa.__main__", "qa.mcp_server"]),
 ]
 
 
