@@ -160,8 +160,7 @@ def test_documents_filter_answers_only_from_those(client: TestClient, corpus_dir
 def test_unknown_documents_and_kinds_are_422_naming_them(client: TestClient) -> None:
     response = client.post("/ask", json={"question": "How tall?", "documents": ["beta.txt", "nope.txt", "gone.md"]})
     assert response.status_code == 422
-    assert "'gone.md'" in response.json()["detail"] and "'nope.txt'" in response.json()["detail"]
-    assert "beta.txt" not in response.json()["detail"]
+    assert response.json()["detail"].startswith("documents: no document 'gone.md', 'nope.txt' in the index")
     response = client.post("/ask", json={"question": "How tall?", "kinds": ["podcast"]})
     assert response.status_code == 422 and "'podcast'" in response.json()["detail"]
     assert client.post("/ask", json={"question": "How tall?", "documents": []}).status_code == 422

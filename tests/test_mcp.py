@@ -4,6 +4,7 @@ stdio client, asking, listing documents and checking a quote against the source.
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,13 @@ import anyio
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def session(index: Path, calls: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], list[Any]]:
+    """Start ``qa mcp``, call ``calls`` in one client session; in a thread of its own, since
+    another test's browser may hold this thread's event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, _session, index, calls).result(timeout=600)
 
 
 async def _session(index: Path, calls: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], list[Any]]:
@@ -31,7 +39,7 @@ async def _session(index: Path, calls: list[tuple[str, dict[str, Any]]]) -> tupl
 @pytest.mark.model
 def test_an_agent_asks_lists_and_verifies_a_quote(real_index: Path, real_service) -> None:
     question = "Which Ukrainian president was ousted in 2014?"
-    tools, (asked, listed, filtered, bad) = anyio.run(_session, real_index, [
+    tools, (asked, listed, filtered, bad) = session(real_index, [
         ("ask", {"question": question, "top_k": 3}),
         ("list_documents", {}),
         ("ask", {"question": question, "top_k": 2, "documents": ["000_efb6ce931ab2f2e4.txt"]}),
@@ -51,7 +59,7 @@ def test_an_agent_asks_lists_and_verifies_a_quote(real_index: Path, real_service
 
     top = body["answers"][0]
     src = top["source"]
-    _, (quoted, whole, wrong) = anyio.run(_session, real_index, [
+    _, (quoted, whole, wrong) = session(real_index, [
         ("get_document", {"document": src["document"], "start": src["start"], "end": src["end"]}),
         ("get_document", {"document": src["document"]}),
         ("get_document", {"document": src["document"], "start": 10, "end": 5}),

@@ -82,8 +82,9 @@ def _only(index: StoredIndex, documents: Sequence[str] | None, kinds: Sequence[s
     if documents is not None:
         unknown = sorted(set(documents) - set(index.doc_rows))
         if unknown:
-            raise InvalidRequestError(f"documents: no document {', '.join(map(repr, unknown))} in the index; "
-                                      "GET /api/documents lists them")
+            some = ", ".join(repr(d.id) for d in index.documents[:3])
+            raise InvalidRequestError(f"documents: no document {', '.join(map(repr, unknown))} in the index; it has "
+                                      f"{len(index.documents)} ({some}{', …' if len(index.documents) > 3 else ''})")
         rows &= {index.doc_rows[d] for d in documents}
     if kinds is not None:
         known = {d.meta.kind for d in index.documents if d.meta.kind}
