@@ -71,7 +71,7 @@ def build_server(service: QAService) -> Any:
     @server.tool()
     def list_documents() -> list[DocumentInfo]:
         """Every indexed document: its id, title, authors, date, URL, kind, length and pages."""
-        return [document_info(doc) for doc in service.documents()]
+        return [document_info(doc, service.ocr_pages(doc.id)) for doc in service.documents()]
 
     @server.tool()
     def get_document(document: str, start: int | None = None, end: int | None = None) -> DocumentRange:

@@ -96,6 +96,23 @@ def make_scanned_pdf(pages: int = 2) -> bytes:
     return bytes(pdf.output())
 
 
+def make_image_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF of page images (a scan, no text layer) showing each page's lines of text."""
+    from fpdf import FPDF
+    from PIL import Image, ImageDraw, ImageFont
+
+    pdf = FPDF()
+    font = ImageFont.load_default(size=40)
+    for lines in pages:
+        image = Image.new("L", (1240, 1754), 255)
+        draw = ImageDraw.Draw(image)
+        for i, line in enumerate(lines):
+            draw.text((100, 150 + i * 70), line, fill=0, font=font)
+        pdf.add_page()
+        pdf.image(image, x=0, y=0, w=210)
+    return bytes(pdf.output())
+
+
 def make_docx(title: str = "Lakes of Europe", author: str = "Clara Shore") -> bytes:
     """A Word document with a title, headings, a list and a table."""
     import docx

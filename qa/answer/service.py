@@ -191,6 +191,11 @@ class QAService:
         """Every indexed document, in corpus order."""
         return list(self.loaded.index.documents)
 
+    def ocr_pages(self, document_id: str) -> tuple[int, ...]:
+        """The pages (1-based) of a document whose text was recognised by OCR."""
+        info = self.loaded.index.manifest.documents.get(document_id, {})
+        return tuple(info.get("source", {}).get("ocr_pages", ()))
+
     def document(self, document_id: str) -> Document:
         """One indexed document; raises ``DocumentNotFoundError``."""
         return self.document_with_outline(document_id)[0]

@@ -37,7 +37,7 @@ def install_api(app: FastAPI) -> None:
              responses=error_responses(503))
     def list_documents(service: ServiceDep) -> list[DocumentInfo]:
         """Every indexed document with its citation metadata."""
-        return [document_info(doc) for doc in service.documents()]
+        return [document_info(doc, service.ocr_pages(doc.id)) for doc in service.documents()]
 
     @app.get("/api/documents/{document:path}", response_model=DocumentText, tags=["documents"],
              responses=error_responses(404, 422, 503))
@@ -45,7 +45,7 @@ def install_api(app: FastAPI) -> None:
         """One document's metadata, its full text (what offsets refer to) and its sections."""
         doc, outline = service.document_with_outline(document)
         return DocumentText(
-            **document_info(doc).model_dump(),
+            **document_info(doc, service.ocr_pages(doc.id)).model_dump(),
             text=doc.text,
             sections=[SectionInfo(title=t, start=s) for t, s in outline],
         )

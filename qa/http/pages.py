@@ -95,7 +95,7 @@ def install_pages(app: FastAPI, templates: Jinja2Templates) -> None:
     def documents(request: Request, service: ServiceDep) -> Response:
         """Every source with its citation metadata."""
         try:
-            sources = [_source(doc) for doc in service.documents()]
+            sources = [_source(doc, service) for doc in service.documents()]
             skipped = sorted(service.skipped().items())
         except QAError as exc:
             return problem(request, exc)
@@ -122,15 +122,16 @@ def install_pages(app: FastAPI, templates: Jinja2Templates) -> None:
             for i, (title, offset) in enumerate(outline)
         ]
         context = {
-            "source": _source(doc), "sections": sections, "cited": cited,
+            "source": _source(doc, service), "sections": sections, "cited": cited,
             "before": before, "inside": inside, "after": after,
         }
         return page(request, "viewer.html", context)
 
 
-def _source(doc: Document) -> dict[str, Any]:
+def _source(doc: Document, service: QAService) -> dict[str, Any]:
     """A document's metadata for the pages, with its viewer link and a safe original link."""
-    return {"info": document_info(doc), "href": document_href(doc.id), "url": external_url(doc.meta.url)}
+    return {"info": document_info(doc, service.ocr_pages(doc.id)), "href": document_href(doc.id),
+            "url": external_url(doc.meta.url)}
 
 
 def _suggestions(app: FastAPI, service: QAService) -> list[Suggestion]:

@@ -6,6 +6,7 @@ as ``POST /ask`` without starting a web stack.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
@@ -78,6 +79,8 @@ class DocumentInfo(BaseModel):
     kind: str | None = Field(description="What sort of source it is, e.g. blog post.")
     characters: int
     pages: int | None
+    ocr_pages: list[int] = Field([], description="Pages whose text was recognised from their image by OCR "
+                                                 "(Tesseract) rather than read from a text layer.")
 
 
 class SectionInfo(BaseModel):
@@ -135,8 +138,8 @@ def answer_of(response: AskResponse) -> Answer:
     )
 
 
-def document_info(doc: Document) -> DocumentInfo:
-    """The API form of a document's metadata."""
+def document_info(doc: Document, ocr_pages: Sequence[int] = ()) -> DocumentInfo:
+    """The API form of a document's metadata (``ocr_pages``: pages read from a scan)."""
     return DocumentInfo(
         document=doc.id,
         title=doc.meta.title,
@@ -146,6 +149,7 @@ def document_info(doc: Document) -> DocumentInfo:
         kind=doc.meta.kind,
         characters=len(doc.text),
         pages=len(doc.page_starts) or None,
+        ocr_pages=list(ocr_pages),
     )
 
 

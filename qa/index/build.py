@@ -257,7 +257,8 @@ def _read(source: SourceFile, metadata: dict, params: ChunkingParams) -> _Entry 
     chunked = chunk_document(document, params)
     if not chunked.sentences:
         return Skip(SkipCode.NO_TEXT, "no sentences found in the text")
-    hints = {"title": read.title, "authors": list(read.authors), "date": read.date}
+    hints = {"title": read.title, "authors": list(read.authors), "date": read.date,
+             **({"ocr_pages": list(read.ocr_pages)} if read.ocr_pages else {})}
     return _Entry(document, hints, chunked=chunked)
 
 

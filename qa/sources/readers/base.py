@@ -11,7 +11,8 @@ class SourceText:
 
     ``page_starts`` lists the offset where each page begins (empty when the format has no
     pages). ``title`` is the file's own title (a Markdown ``#`` heading, an HTML ``<title>``),
-    used when the corpus metadata gives none.
+    used when the corpus metadata gives none. ``ocr_pages`` are the pages (1-based) whose
+    text was recognised from their image (a scan) rather than read from a text layer.
     """
 
     text: str
@@ -19,3 +20,4 @@ class SourceText:
     authors: tuple[str, ...] = ()
     date: str | None = None
     page_starts: tuple[int, ...] = ()
+    ocr_pages: tuple[int, ...] = ()

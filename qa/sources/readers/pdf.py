@@ -26,6 +26,7 @@ from collections import Counter
 from qa.errors import UnreadableDocumentError
 from qa.records import SkipCode
 from qa.sources.readers.base import SourceText
+from qa.sources.readers.ocr import recognise_pages, tesseract_available
 
 EDGE_LINES = 3  # lines at the top and at the bottom of a page where running heads live
 REPEAT_SHARE = 0.5  # a line in the edges of at least this share of pages is a running head
@@ -34,6 +35,7 @@ _PAGE_NUMBER = re.compile(r"^[\W_]*(?:page\s*)?(?:\d+|[ivxlcdm]+)(?:\s*(?:of|/)\
 _TERMINAL = re.compile(r"[.!?:;…][\"'”’)\]]*$")
 _LIST = re.compile(r"^(?:[-–•▪◦*]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
 _HYPHENATED = re.compile(r"[^\W\d_][-\u00ad]$")
+_WORDLIKE = re.compile(r"[^\W\d_]{3}")  # recognised text with no word in it is noise, not text
 _WORD_REST = re.compile(r"^[^\W\d_][\w’'-]*[,.;:!?)\]”’]*")
 
 
@@ -59,14 +61,22 @@ def read_pdf(data: bytes) -> SourceText:
         raise UnreadableDocumentError(f"the PDF is {reason} ({type(exc).__name__}: {exc})") from exc
     if not pages:
         raise UnreadableDocumentError("the PDF has no pages")
+    blank = [i for i, page in enumerate(pages) if not page.strip()]
+    ocr_pages: tuple[int, ...] = ()
+    if blank and tesseract_available():
+        for i, found in recognise_pages(data, blank).items():
+            if _WORDLIKE.search(found):
+                pages[i] = found
+                ocr_pages += (i + 1,)
     text, page_starts = join_pages(clean_pages(pages))
     if not text.strip():
+        how = ("Tesseract found no text on them" if tesseract_available() else
+               "install Tesseract (Debian: apt-get install tesseract-ocr) to read scanned pages")
         raise UnreadableDocumentError(
-            f"the PDF has no text layer ({len(pages)} pages of images, a scan?); run OCR on it first",
-            SkipCode.NO_TEXT,
-        )
+            f"the PDF has no text layer ({len(pages)} pages of images, a scan?); {how}", SkipCode.NO_TEXT)
     title = _meta(info, "title")
-    return SourceText(text=text, title=title, authors=_authors(_meta(info, "author")), page_starts=page_starts)
+    return SourceText(text=text, title=title, authors=_authors(_meta(info, "author")), page_starts=page_starts,
+                      ocr_pages=ocr_pages)
 
 
 def clean_pages(pages: list[str]) -> list[list[str]]:
