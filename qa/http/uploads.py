@@ -23,6 +23,7 @@ from streaming_form_data.parser import ParseFailedException, UnexpectedPartExcep
 from streaming_form_data.targets import FileTarget
 from streaming_form_data.validators import MaxSizeValidator, ValidationError
 
+from qa.index.builds import fsync
 from qa.sources.readers import supported_suffixes
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file
@@ -97,7 +98,7 @@ class Upload:
             raise HTTPException(400, "the `file` field has no file name")
         if self.name is None or self.tmp is None or not self.tmp.exists() or not self.target.complete:
             raise HTTPException(400, "no file in the upload: send it in the multipart field `file`")
-        _fsync(self.tmp)
+        fsync(self.tmp)
         size = self.tmp.stat().st_size
         target = self.corpus_dir / self.name
         replaced = target.exists()
@@ -111,7 +112,7 @@ class Upload:
             self.tmp.unlink()
         self.tmp = None
         with contextlib.suppress(OSError):
-            _fsync(self.corpus_dir)
+            fsync(self.corpus_dir)
         return self.name, size, replaced
 
     def discard(self) -> None:
@@ -142,11 +143,3 @@ class _FileTarget(FileTarget):  # type: ignore[misc]
     def on_finish(self) -> None:
         super().on_finish()
         self.complete = True
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

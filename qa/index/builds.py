@@ -121,15 +121,15 @@ class BuildWriter:
         manifest = Manifest(**{**manifest.__dict__, "search": search})
         (self.path / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
         for file in [*self.path.iterdir(), *(self.path / ARRAYS).iterdir()]:
-            _fsync(file)
-        _fsync(self.path / ARRAYS)
-        _fsync(self.path)
+            fsync(file)
+        fsync(self.path / ARRAYS)
+        fsync(self.path)
         old = live_pointer(self.index_dir)
         pointer_tmp = self.index_dir / f".{CURRENT_FILE}.{self.name}"
         pointer_tmp.write_text(self.name + "\n", encoding="utf-8")
-        _fsync(pointer_tmp)
+        fsync(pointer_tmp)
         os.replace(pointer_tmp, self.index_dir / CURRENT_FILE)
-        _fsync(self.index_dir)
+        fsync(self.index_dir)
         remove_stale_builds(self.index_dir, keep={self.name, old or self.name})
         return manifest
 
@@ -234,7 +234,8 @@ def read_last_build(index_dir: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file or a folder (its entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
