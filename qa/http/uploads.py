@@ -117,8 +117,7 @@ class Upload:
 
     def discard(self) -> None:
         """Remove the temporary file if the upload did not complete."""
-        if self.target._fd is not None:  # the body stopped inside the file
-            self.target._fd.close()
+        self.target.close_file()  # the body may have stopped inside the file
         if self.tmp is not None:
             self.tmp.unlink(missing_ok=True)
 
@@ -143,3 +142,8 @@ class _FileTarget(FileTarget):  # type: ignore[misc]
     def on_finish(self) -> None:
         super().on_finish()
         self.complete = True
+
+    def close_file(self) -> None:
+        """Close the file if the part was cut off before it ended."""
+        if self._fd is not None:
+            self._fd.close()
