@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `qa ask … | head` closed the pipe: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
@@ -98,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="answer only from documents of this kind (metadata `kind`; repeatable)")
     p.add_argument("--file", type=Path, metavar="FILE",
                    help="answer every line of FILE ('-' for standard input; blank lines are skipped)")
+    p.add_argument("--history", action="append", metavar="QUESTION", default=[],
+                   help="an earlier question of the conversation, for a follow-up (repeat, oldest first)")
+    p.add_argument("--conversation", action="store_true",
+                   help="with --file: the lines are one conversation, each read with the lines before it")
     p.add_argument("-k", "--top-k", type=int, default=3, help="number of excerpts (1-20, default 3)")
     p.add_argument("--json", action="store_true", help="print the /ask API response as JSON")
     p.set_defaults(run=cmd_ask)
@@ -125,6 +133,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-k", "--top-k", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
     p.add_argument("--show-misses", action="store_true")
+    p.add_argument("--no-history", action="store_true",
+                   help="ask every question without its history (to compare follow-ups read alone)")
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write a reliability diagram, a per-type table and the metrics into DIR")
     p.add_argument("--fit", action="store_true",
@@ -211,7 +221,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return _ask_batch(args)
     service = _service(_settings(args))
     service.embedder.warm_up()  # load the model before the clock starts
-    answer = service.ask(args.question, args.top_k, args.documents, args.kinds)
+    if args.history:
+        service.parser.warm_up()  # … and the parser that reads a follow-up
+    answer = service.ask(args.question, args.top_k, args.documents, args.kinds, args.history)
     if args.json:
         from qa.http.schemas import answer_response  # pydantic only: FastAPI stays unloaded
 
@@ -232,14 +244,19 @@ def _ask_batch(args: argparse.Namespace) -> int:
         text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise QAError(f"cannot read the questions in {args.file}: {exc}") from exc
+    from qa.answer.service import MAX_HISTORY
+
     questions = [line.strip() for line in text.splitlines() if line.strip()]
     service = _service(_settings(args))
     service.embedder.warm_up()
+    if args.history or args.conversation:
+        service.parser.warm_up()
     failed = 0
     for n, question in enumerate(tqdm(questions, desc="asking", unit=" questions", file=sys.stderr,
                                       disable=not sys.stderr.isatty()), 1):
+        earlier = questions[max(0, n - 1 - MAX_HISTORY) : n - 1] if args.conversation else args.history
         try:
-            answer = service.ask(question, args.top_k, args.documents, args.kinds)
+            answer = service.ask(question, args.top_k, args.documents, args.kinds, earlier)
         except QAError as exc:
             failed += 1
             print(f"qa: question {n} ({question[:60]!r}): {exc}", file=sys.stderr)
@@ -257,6 +274,8 @@ def _ask_batch(args: argparse.Namespace) -> int:
 
 
 def _print_answer(answer: Any) -> None:
+    if answer.interpreted_as:
+        print(f"Answered as: {answer.interpreted_as}")
     if answer.no_answer:
         print("The sources don't answer this." + (" Nearest passages:" if answer.excerpts else ""))
     for n, excerpt in enumerate(answer.excerpts, 1):
@@ -341,7 +360,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.fit:
         return _fit(args, settings, items)
     service = _service(settings)
-    metrics, misses, answers = evaluate(service, items, top_k=args.top_k)
+    metrics, misses, answers = evaluate(service, items, top_k=args.top_k, history=not args.no_history)
     _print_metrics(args, metrics, misses)
     if args.report:
         from qa.evaluation.report import write_report

@@ -3,7 +3,7 @@ the collection and quote it, and check every quote against the source.
 
 Tools (the official ``mcp`` SDK's ``MCPServer``; results are the JSON shapes of the HTTP API):
 
-* ``ask(question, top_k, documents, kinds)``: what ``POST /ask`` answers: verbatim excerpts,
+* ``ask(question, top_k, history, documents, kinds)``: what ``POST /ask`` answers: verbatim excerpts,
   their citations (document, title, section, page, character range), highlights, scores
   and ``no_answer``;
 * ``list_documents()``: every indexed document with its citation metadata (``/api/documents``);
@@ -60,13 +60,15 @@ def build_server(service: QAService) -> Any:
     server = MCPServer("qa", instructions=INSTRUCTIONS)
 
     @server.tool()
-    def ask(question: str, top_k: int = 5, documents: list[str] | None = None,
+    def ask(question: str, top_k: int = 5, history: list[str] | None = None, documents: list[str] | None = None,
             kinds: list[str] | None = None) -> AskResponse:
         """Answer a question with up to `top_k` (1-20) verbatim, cited excerpts from the documents,
-        optionally only from the given document ids or kinds. `no_answer` true means the documents
+        optionally only from the given document ids or kinds. `history`: the conversation's earlier
+        questions, oldest first (at most 10), so that a follow-up ("Who signed it?") is read with
+        them; `interpreted_as` then shows the words carried in. `no_answer` true means the documents
         do not answer it (the excerpts are then only the nearest passages)."""
         with _told():
-            return answer_response(service.ask(question, top_k, documents, kinds))
+            return answer_response(service.ask(question, top_k, documents, kinds, history or ()))
 
     @server.tool()
     def list_documents() -> list[DocumentInfo]:

@@ -137,6 +137,7 @@ class Answer:
     no_answer: bool
     excerpts: tuple[Excerpt, ...] = field(default_factory=tuple)
     took_ms: float = 0.0
+    interpreted_as: str | None = None  # a follow-up as read with the earlier questions' words
 
 
 class SkipCode(StrEnum):

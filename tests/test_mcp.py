@@ -39,11 +39,13 @@ async def _session(index: Path, calls: list[tuple[str, dict[str, Any]]]) -> tupl
 @pytest.mark.model
 def test_an_agent_asks_lists_and_verifies_a_quote(real_index: Path, real_service) -> None:
     question = "Which Ukrainian president was ousted in 2014?"
-    tools, (asked, listed, filtered, bad) = session(real_index, [
+    history = ["Which missile deal did Russia cancel in 2010?"]
+    tools, (asked, listed, filtered, bad, followup) = session(real_index, [
         ("ask", {"question": question, "top_k": 3}),
         ("list_documents", {}),
         ("ask", {"question": question, "top_k": 2, "documents": ["000_efb6ce931ab2f2e4.txt"]}),
         ("ask", {"question": question, "documents": ["no-such.txt"]}),
+        ("ask", {"question": "What did that show?", "top_k": 2, "history": history}),
     ])
     assert sorted(tools) == ["ask", "get_document", "list_documents"]
     body = asked.structured_content
@@ -56,6 +58,9 @@ def test_an_agent_asks_lists_and_verifies_a_quote(real_index: Path, real_service
     assert {d["document"] for d in documents} == {d.id for d in real_service.documents()}
     assert {a["source"]["document"] for a in filtered.structured_content["answers"]} == {"000_efb6ce931ab2f2e4.txt"}
     assert bad.is_error and "no-such.txt" in bad.content[0].text
+    read = real_service.ask("What did that show?", 2, history=history)
+    assert read.interpreted_as and followup.structured_content["interpreted_as"] == read.interpreted_as
+    assert [a["text"] for a in followup.structured_content["answers"]] == [e.text for e in read.excerpts]
 
     top = body["answers"][0]
     src = top["source"]

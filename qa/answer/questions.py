@@ -122,6 +122,13 @@ class Question:
     kind: str | None  # the kind of answer asked for (a key of KIND_LABELS), or None
     about_document: bool  # asks for a document's title, authors, dates, journal …
     focus: tuple[str, ...] = ()  # terms of the phrase after "which"/"what": what the answer is one of
+    weights: tuple[float, ...] = ()  # per term, how much it counts (empty: 1 each); a follow-up's
+    # terms carried from earlier questions count less (``qa.answer.conversation``)
+    context: str = ""  # the earlier questions a follow-up leans on
+
+    def weight(self, i: int) -> float:
+        """How much term ``i`` counts."""
+        return self.weights[i] if self.weights else 1.0
 
     @property
     def labels(self) -> frozenset[str]:

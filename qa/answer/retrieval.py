@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import bm25s
 import numpy as np
 
 from qa.answer.questions import Question
@@ -132,8 +133,7 @@ class Retriever:
         allowed = None if only is None else _Allowed(self.index, only)
         q = query_vector.reshape(1, -1).astype(np.float32)
         qterms = list(question.terms)
-        lexical_query = qterms + sorted({a for group in question.aliases for a in group} - set(qterms))
-        lexical_ids = [self.term_ids[t] for t in lexical_query if t in self.term_ids]
+        lexical = self._lexical_queries(question)
 
         rows_set: set[int] = set()
         if allowed is None:
@@ -147,9 +147,9 @@ class Retriever:
         sentence_bm25 = np.zeros(n_sentences, dtype=np.float32)
         passage_bm25 = np.zeros(n_passages, dtype=np.float32)
         lexical_passages: list[int] = []
-        if lexical_ids:
-            sentence_bm25 = self.sentence_bm25.get_scores_from_ids(lexical_ids).astype(np.float32)
-            passage_bm25 = self.passage_bm25.get_scores_from_ids(lexical_ids).astype(np.float32)
+        if lexical:
+            sentence_bm25 = _weighted_bm25(self.sentence_bm25, lexical)
+            passage_bm25 = _weighted_bm25(self.passage_bm25, lexical)
             if allowed is not None:
                 sentence_bm25[~allowed.sentence_mask] = 0.0
                 passage_bm25[~allowed.passage_mask] = 0.0
@@ -204,12 +204,31 @@ class Retriever:
             soft=soft,
             context=context,
             focus=np.array([t in question.focus for t in qterms], dtype=bool),
-            term_weights=np.array([self.idf(t) for t in qterms], dtype=np.float32),
+            term_weights=np.array([self.idf(t) * question.weight(i) for i, t in enumerate(qterms)], dtype=np.float32),
             unseen=np.array([i < 0 or d.passage_df[i] == 0 for i in own], dtype=bool),
-            mentioned=np.isin(self.index.sentences.doc[rows], self._mentioned(question.text)),
+            mentioned=np.isin(self.index.sentences.doc[rows], self._mentioned(question.text)
+                              or (self._mentioned(question.context) if question.context else [])),
             leans_back=self.leans_back[rows],
             role=self.index.sentences.role[rows],
         )
+
+    def _lexical_queries(self, question: Question) -> list[tuple[float, list[int]]]:
+        """The BM25 queries of a question as ``(weight, term ids)``: its terms and their
+        aliases, grouped by how much the terms count (one group unless it is a follow-up)."""
+        qterms = list(question.terms)
+        if not question.weights or all(w == 1.0 for w in question.weights):
+            query = qterms + sorted({a for group in question.aliases for a in group} - set(qterms))
+            ids = [self.term_ids[t] for t in query if t in self.term_ids]
+            return [(1.0, ids)] if ids else []
+        weight_of: dict[str, float] = {}
+        for i, (t, group) in enumerate(zip(qterms, question.aliases)):
+            for term in (t, *sorted(group)):
+                weight_of[term] = max(weight_of.get(term, 0.0), question.weight(i))
+        groups: dict[float, list[int]] = {}
+        for term, w in weight_of.items():
+            if term in self.term_ids:
+                groups.setdefault(w, []).append(self.term_ids[term])
+        return sorted(groups.items(), reverse=True)
 
     def _mentioned(self, question: str) -> list[int]:
         """Documents the question names by kind ("the blog") or author, if it singles some out."""
@@ -236,6 +255,17 @@ class _Allowed:
         scores = vectors[rows] @ query
         top = np.argsort(-scores, kind="stable")[:k]
         return [int(r) for r in rows[top]]
+
+
+def _weighted_bm25(scorer: bm25s.BM25, queries: list[tuple[float, list[int]]]) -> np.ndarray:
+    """BM25 scores of every row for weighted queries: the weighted sum of each one's scores."""
+    total: np.ndarray | None = None
+    for weight, ids in queries:
+        scores = scorer.get_scores_from_ids(ids).astype(np.float32)
+        scores = scores if weight == 1.0 else scores * np.float32(weight)
+        total = scores if total is None else total + scores
+    assert total is not None
+    return total
 
 
 def _relative(values: np.ndarray) -> np.ndarray:

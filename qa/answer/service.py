@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from qa.answer.conversation import Followup, interpret, query_vector
 from qa.answer.excerpts import Windows, excerpt, select, single_relevance, windows
 from qa.answer.questions import Question, analyse
 from qa.answer.retrieval import Candidates, Retriever
@@ -24,10 +27,37 @@ from qa.errors import DocumentNotFoundError, IndexMissingError, InvalidRequestEr
 from qa.index.builds import read_pointer
 from qa.index.store import StoredIndex, load_index
 from qa.index.wordvectors import WordVectors, general_words
+from qa.language.entities import SpacyTagger
 from qa.records import Answer, Document, Excerpt, Skip
 
 MAX_QUESTION_CHARS = 1000
 MAX_TOP_K = 20
+MAX_HISTORY = 10  # earlier questions a follow-up may lean on
+RECENT_QUESTIONS = 1024  # earlier questions whose parse and vector are kept
+T = TypeVar("T")
+
+
+class Recent(Generic[T]):
+    """The last ``size`` values put, by key (thread-safe)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> T | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: T) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -110,6 +140,11 @@ class QAService:
         self._loaded: _Loaded | None = None
         self._reload_lock = threading.Lock()
         self._general: WordVectors | None = None
+        self.parser = SpacyTagger()  # parses follow-up questions; loaded on first use
+        # A conversation sends its earlier questions again with every turn: their parses and
+        # vectors are kept a while.
+        self._parses: Recent[Any] = Recent(RECENT_QUESTIONS)
+        self._question_vectors: Recent[np.ndarray] = Recent(RECENT_QUESTIONS)
         self.last_error: str | None = None
 
     # -- index lifecycle -------------------------------------------------------------
@@ -162,28 +197,53 @@ class QAService:
     # -- questions ---------------------------------------------------------------------
 
     def ask(self, question: str, top_k: int = 5, documents: Sequence[str] | None = None,
-            kinds: Sequence[str] | None = None) -> Answer:
+            kinds: Sequence[str] | None = None, history: Sequence[str] = ()) -> Answer:
         """Answer ``question`` with up to ``top_k`` verbatim excerpts, from the ``documents``
-        (ids) and of the ``kinds`` given, or from all."""
+        (ids) and of the ``kinds`` given, or from all; ``history`` holds the conversation's
+        earlier questions, oldest first, which a follow-up question leans on."""
         started = time.perf_counter()
         question = validate_question(question)
+        earlier = validate_history(history)
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidRequestError(f"top_k {top_k} must be between 1 and {MAX_TOP_K}")
         snapshot = self.loaded
         only = _only(snapshot.index, documents, kinds)
         retriever = snapshot.retriever
         q = analyse(question, retriever.kind_words)
-        # Question words the index has no vector for ride along with the question: one model run.
+        followup = Followup(q)
+        if earlier:
+            followup = interpret(q, [analyse(h, retriever.kind_words) for h in earlier], self._parse)
+            q = followup.question
+        # The earlier questions a follow-up leans on (unless met lately) and the question words
+        # the index has no vector for ride along with the question: one model run.
+        chain = list(followup.chain)
+        known = {t: self._question_vectors.get(t) for t in chain}
+        missing = [t for t, v in known.items() if v is None]
         unknown = retriever.word_vectors.unknown(q.surface) if retriever.word_vectors is not None else []
-        vectors = self.queries.encode_query([question, *unknown])
-        reading = read_question(snapshot.index, retriever, q, vectors[0], dict(zip(unknown, vectors[1:])), only)
+        vectors = self.queries.encode_query([question, *missing, *unknown])
+        made = dict(zip(missing, vectors[1 : 1 + len(missing)]))
+        for text, v in made.items():
+            self._question_vectors.put(text, v)
+        vector = query_vector(vectors[0], [made[t] if t in made else known[t] for t in chain])  # type: ignore[misc]
+        words = dict(zip(unknown, vectors[1 + len(missing) :]))
+        reading = read_question(snapshot.index, retriever, q, vector, words, only)
         excerpts, no_answer = respond(reading, self.model, top_k)
         return Answer(
             question=question,
             no_answer=no_answer,
             excerpts=tuple(excerpts),
             took_ms=round((time.perf_counter() - started) * 1000, 2),
+            interpreted_as=followup.interpreted_as,
         )
+
+    def _parse(self, texts: list[str]) -> list[Any]:
+        """``texts`` parsed, those parsed lately taken from ``_parses``."""
+        known = {t: self._parses.get(t) for t in texts}
+        missing = [t for t, doc in known.items() if doc is None]
+        made = dict(zip(missing, self.parser.parse(missing) if missing else []))
+        for text, doc in made.items():
+            self._parses.put(text, doc)
+        return [made[t] if t in made else known[t] for t in texts]
 
     # -- documents ---------------------------------------------------------------------
 
@@ -237,6 +297,25 @@ def prepare_model(embedder: Embedder) -> None:
         general_words(embedder, cache())
 
 
+def validate_history(history: Sequence[str]) -> list[str]:
+    """The earlier questions trimmed, blank ones left out; raises ``InvalidRequestError``
+    when there are more than ``MAX_HISTORY`` or one is too long."""
+    if isinstance(history, str):
+        raise InvalidRequestError("history must be a list of earlier questions, not one string")
+    if len(history) > MAX_HISTORY:
+        raise InvalidRequestError(f"history has {len(history)} questions; the limit is {MAX_HISTORY} "
+                                  "(send the most recent ones)")
+    out = []
+    for n, item in enumerate(history, 1):
+        if not isinstance(item, str):
+            raise InvalidRequestError(f"history item {n} is not a string")
+        if len(item) > MAX_QUESTION_CHARS:
+            raise InvalidRequestError(f"history item {n} is {len(item)} characters; the limit is {MAX_QUESTION_CHARS}")
+        if item.strip():
+            out.append(item.strip())
+    return out
+
+
 def validate_question(question: str) -> str:
     """The question trimmed; raises ``InvalidRequestError`` if blank or too long."""
     if not isinstance(question, str) or not question.strip():
@@ -248,4 +327,4 @@ def validate_question(question: str) -> str:
     return question.strip()
 
 
-__all__ = ["QAService", "prepare_model", "validate_question"]
+__all__ = ["QAService", "prepare_model", "validate_history", "validate_question"]

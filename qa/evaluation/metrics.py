@@ -90,12 +90,37 @@ def is_hit(excerpt: Excerpt, item: dict[str, Any]) -> bool:
 
 
 def evaluate(
-    service: QAService, items: list[dict[str, Any]], top_k: int = 5
+    service: QAService, items: list[dict[str, Any]], top_k: int = 5, history: bool = True
 ) -> tuple[dict[str, Any], list[tuple[str, str]], list[Answer]]:
-    """Score ``items`` against ``service``; returns the metrics, the misses and the answers."""
-    answers = [service.ask(item["question"], top_k) for item in items]
+    """Score ``items`` against ``service``; returns the metrics, the misses and the answers.
+
+    An item's ``history`` (earlier questions) is sent with its question: ``followup_hit@1`` is
+    hit@1 over the answerable items with a history that are not marked ``standalone``. Those
+    marked ``standalone`` are asked again without it: ``controls_unchanged`` is the share
+    answered exactly the same (excerpts, scores, ``no_answer``, and no ``interpreted_as``).
+    With ``history`` false every question is asked alone, for comparison.
+    """
+    answers = [service.ask(item["question"], top_k, history=item.get("history", ()) if history else ())
+               for item in items]
     metrics, misses = score_answers(items, answers, lambda doc: service.document(doc).text, top_k)
+    followups = [(item, answer) for item, answer in zip(items, answers) if item.get("history")
+                 and not item.get("standalone") and item.get("answerable", True) is not False]
+    if followups:
+        hits = [not a.no_answer and bool(a.excerpts) and is_hit(a.excerpts[0], item) for item, a in followups]
+        metrics["followup_hit@1"] = round(sum(hits) / len(hits), 3)
+    controls = [(item, answer) for item, answer in zip(items, answers) if history and item.get("standalone")]
+    if controls:
+        same = [_same(answer, service.ask(item["question"], top_k)) for item, answer in controls]
+        metrics["controls_unchanged"] = round(sum(same) / len(same), 3)
+        misses += [(item["id"], "a stand-alone question answered differently with its history")
+                   for (item, _), ok in zip(controls, same) if not ok]
     return metrics, misses, answers
+
+
+def _same(with_history: Answer, alone: Answer) -> bool:
+    """Whether two answers are the same but for their timing."""
+    return (with_history.interpreted_as is None and with_history.no_answer == alone.no_answer
+            and with_history.excerpts == alone.excerpts)
 
 
 def score_answers(

@@ -31,7 +31,7 @@ def install_api(app: FastAPI) -> None:
               responses=error_responses(400, 413, 422, 503))
     def ask(body: AskRequest, service: ServiceDep) -> AskResponse:
         """Answer a question with up to ``top_k`` verbatim excerpts from the sources."""
-        return answer_response(service.ask(body.question, body.top_k, body.documents, body.kinds))
+        return answer_response(service.ask(body.question, body.top_k, body.documents, body.kinds, body.history))
 
     @app.get("/api/documents", response_model=list[DocumentInfo], tags=["documents"],
              responses=error_responses(503))

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
             service.last_error = str(exc)
             log.warning("qa: %s", exc)
         await run_in_threadpool(service.embedder.warm_up)
+        await run_in_threadpool(service.parser.warm_up)  # the first follow-up question is parsed at once
         watcher = asyncio.create_task(_watch_index(service, settings.reload_interval))
         try:
             yield

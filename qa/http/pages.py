@@ -15,7 +15,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from qa.answer.service import QAService
+from qa.answer.service import MAX_HISTORY, QAService
 from qa.errors import DocumentNotFoundError, QAError
 from qa.http.deps import ServiceDep
 from qa.http.errors import error_status
@@ -50,17 +50,22 @@ def install_pages(app: FastAPI, templates: Jinja2Templates) -> None:
         heading = "We couldn't find that source" if status == 404 else "The sources aren't available"
         return page(request, "error.html", {"heading": heading, "message": str(exc)}, status)
 
-    def chat_page(request: Request, service: QAService, question: str | None, document: str = "") -> Response:
+    def chat_page(request: Request, service: QAService, question: str | None, document: str = "",
+                  history: list[str] | None = None) -> Response:
+        earlier = [h for h in (history or []) if h.strip()][-MAX_HISTORY:]
         context: dict[str, Any] = {
             "turn": None, "error": None, "question": "", "suggestions": [], "sources": [], "document": document,
             "unavailable": None if service.ready else service.last_error or "No index is loaded yet.",
+            "history": earlier,
         }
         status = 200
         try:
             context["suggestions"] = _suggestions(request.app, service)
             context["sources"] = [(d.id, d.meta.title) for d in service.documents()] if service.ready else []
             if question is not None:
-                context["turn"] = turn(service.ask(question, DEFAULT_TOP_K, [document] if document else None))
+                answer = service.ask(question, DEFAULT_TOP_K, [document] if document else None, history=earlier)
+                context["turn"] = turn(answer)
+                context["history"] = [*earlier, answer.question][-MAX_HISTORY:]  # what the next question carries
         except QAError as exc:  # a blank question (422), no index (503)
             context |= {"error": str(exc), "question": question or ""}
             status = error_status(exc)
@@ -72,7 +77,7 @@ def install_pages(app: FastAPI, templates: Jinja2Templates) -> None:
     @app.post("/chat/turn", include_in_schema=False, response_class=HTMLResponse)
     def chat_turn(request: Request, body: AskRequest, service: ServiceDep) -> Response:
         """One question answered as the chat page's turn markup (for chat.js); errors are JSON, as for /ask."""
-        return fragment(request, turn(service.ask(body.question, body.top_k, body.documents, body.kinds)))
+        return fragment(request, turn(service.ask(body.question, body.top_k, body.documents, body.kinds, body.history)))
 
     @app.post("/chat/render", include_in_schema=False, response_class=HTMLResponse)
     def chat_render(request: Request, body: AskResponse) -> Response:
@@ -87,9 +92,11 @@ def install_pages(app: FastAPI, templates: Jinja2Templates) -> None:
 
     @app.post("/", include_in_schema=False, response_class=HTMLResponse)
     def chat_form(request: Request, service: ServiceDep, question: Annotated[str, Form()] = "",
-                  document: Annotated[str, Form()] = "") -> Response:
-        """The chat form posted without JavaScript: the page with the answer rendered."""
-        return chat_page(request, service, question, document)
+                  document: Annotated[str, Form()] = "",
+                  history: Annotated[list[str] | None, Form()] = None) -> Response:
+        """The chat form posted without JavaScript: the page with the answer rendered. The
+        form carries the conversation's earlier questions (``history``) for follow-ups."""
+        return chat_page(request, service, question, document, history)
 
     @app.get("/documents", include_in_schema=False, response_class=HTMLResponse)
     def documents(request: Request, service: ServiceDep) -> Response:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from qa.answer.service import MAX_QUESTION_CHARS, MAX_TOP_K
+from qa.answer.service import MAX_HISTORY, MAX_QUESTION_CHARS, MAX_TOP_K
 from qa.records import Answer, Citation, Document, Excerpt, SkipCode
 
 MAX_FILTER = 1000  # documents or kinds one question may be limited to
@@ -30,6 +30,13 @@ class AskRequest(BaseModel):
     documents: list[Annotated[str, Field(max_length=1000)]] | None = Field(
         None, min_length=1, max_length=MAX_FILTER,
         description="Answer only from these documents (ids as /api/documents gives them); an unknown id is a 422.")
+    history: list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] = Field(
+        [], max_length=MAX_HISTORY,
+        description=f"The conversation's earlier questions, oldest first (at most {MAX_HISTORY}, each at most "
+                    f"{MAX_QUESTION_CHARS} characters). A question that leans on them (\"Who signed it?\", "
+                    "\"What about China?\") is answered as the conversation means it; one that stands on its own "
+                    "is answered as without them.",
+        examples=[["When was the dam completed?"]])
     kinds: list[Annotated[str, Field(max_length=200)]] | None = Field(
         None, min_length=1, max_length=MAX_FILTER,
         description="Answer only from documents of these kinds (metadata `kind`, e.g. \"blog post\").")
@@ -68,6 +75,9 @@ class AskResponse(BaseModel):
     no_answer: bool = Field(description="True when the sources do not answer; answers are then the nearest passages.")
     answers: list[AnswerItem]
     took_ms: float
+    interpreted_as: str | None = Field(
+        None, description="How a follow-up was read: the question, then in brackets the earlier questions' words "
+                          "it was answered with. Null when the history changed nothing.")
 
 
 class DocumentInfo(BaseModel):
@@ -121,6 +131,7 @@ def answer_response(answer: Answer) -> AskResponse:
             for e in answer.excerpts
         ],
         took_ms=answer.took_ms,
+        interpreted_as=answer.interpreted_as,
     )
 
 
@@ -135,6 +146,7 @@ def answer_of(response: AskResponse) -> Answer:
             for a in response.answers
         ),
         took_ms=response.took_ms,
+        interpreted_as=response.interpreted_as,
     )
 
 

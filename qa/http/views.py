@@ -50,6 +50,7 @@ class Turn:
     no_answer: bool
     cards: tuple[Card, ...]
     took_ms: float
+    interpreted_as: str | None = None  # a follow-up as read with the earlier questions' words
 
     @property
     def shown(self) -> tuple[Card, ...]:
@@ -145,7 +146,8 @@ def card(excerpt: Excerpt) -> Card:
 
 def turn(answer: Answer) -> Turn:
     """The chat turn of an answer."""
-    return Turn(answer.question, answer.no_answer, tuple(card(e) for e in answer.excerpts), answer.took_ms)
+    return Turn(answer.question, answer.no_answer, tuple(card(e) for e in answer.excerpts), answer.took_ms,
+                answer.interpreted_as)
 
 
 def cited_range(length: int, start: str | None, end: str | None) -> tuple[int, int] | None:

@@ -75,6 +75,16 @@ class SpacyTagger:
             self._load()  # raises the error that says what to install
             raise
 
+    def warm_up(self) -> None:
+        """Load the pipeline now (it loads on first use otherwise, in about half a second)."""
+        self._load()
+
+    def parse(self, texts: list[str]) -> list[Any]:
+        """The texts parsed (spaCy ``Doc`` objects: tags, dependencies, entities)."""
+        nlp = self._load()
+        with self._lock:
+            return list(nlp.pipe(texts))
+
     def tag(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:
         nlp = self._load()
         with self._lock:

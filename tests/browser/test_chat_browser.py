@@ -285,3 +285,31 @@ def test_a_question_can_be_limited_to_one_source(page: Any, nojs_page: Any, base
     nojs_page.wait_for_load_state()
     assert {c.get_attribute("data-document") for c in nojs_page.locator(".card").all()} == {"alpha.md"}
     assert nojs_page.locator("#document").input_value() == "alpha.md"
+
+
+def test_a_follow_up_is_read_with_the_conversation(page: Any, nojs_page: Any, base_url: str) -> None:
+    africa = "Which mountain is the highest in Africa?"
+    page.goto(base_url + "/")
+    sent: list[Any] = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith("/chat/turn") else None)
+    first = ask(page, africa)
+    assert first.locator(".interpreted").count() == 0
+    turn = ask(page, "Where is it?")
+    assert turn.locator(".interpreted").inner_text() == "Answered as: Where is it? [mountain, Africa]"
+    assert "Kilimanjaro" in turn.locator(".card .excerpt").first.inner_text()
+    assert [json.loads(r.post_data)["history"] for r in sent] == [[], [africa]]
+    page.reload()
+    restored(page)
+    assert page.locator("#log .interpreted").all_inner_texts() == ["Answered as: Where is it? [mountain, Africa]"]
+    page.click("#clear")
+    alone = ask(page, "Where is it?")  # a new conversation: nothing to lean on
+    assert alone.locator(".interpreted").count() == 0
+    assert json.loads(sent[-1].post_data)["history"] == []
+    # Without JavaScript the form carries the conversation in hidden fields.
+    nojs_page.goto(base_url + "/")
+    for question in (africa, "Where is it?"):
+        nojs_page.fill("#question", question)
+        nojs_page.click("#send")
+        nojs_page.wait_for_load_state()
+    assert nojs_page.locator(".interpreted").inner_text() == "Answered as: Where is it? [mountain, Africa]"
+    assert nojs_page.locator("#new-conversation").get_attribute("href") == "/"

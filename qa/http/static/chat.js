@@ -10,6 +10,7 @@
   const MAX_TURNS = 50;
   const TOP_K = 5;
   const TIMEOUT_MS = 30000;
+  const MAX_HISTORY = 10; // earlier questions sent with a question, for follow-ups
 
   const form = document.getElementById("ask");
   const box = document.getElementById("question");
@@ -96,11 +97,13 @@
       };
     });
     const took = /in (\d+) ms/.exec(li.querySelector(".took").textContent);
+    const read = li.querySelector(".interpreted .as");
     return {
       question: li.querySelector(".question").lastChild.textContent,
       no_answer: li.classList.contains("no-answer"),
       answers,
       took_ms: took ? Number(took[1]) : 0,
+      interpreted_as: read ? read.textContent : null,
     };
   }
 
@@ -171,7 +174,9 @@
     const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
     try {
       const scope = document.getElementById("document");
-      const body = { question, top_k: TOP_K };
+      // The conversation so far, so that a follow-up ("Who signed it?") is read with it.
+      const earlier = turns.map((t) => t.question).slice(-MAX_HISTORY);
+      const body = { question, top_k: TOP_K, history: earlier };
       if (scope && scope.value) body.documents = [scope.value];
       const { li: done, error } = await fetchTurn("/chat/turn", body, controller.signal);
       if (error) {
@@ -287,6 +292,8 @@
   async function restore() {
     log.setAttribute("aria-busy", "true");
     const rendered = [...log.querySelectorAll(".turn")];
+    // This script keeps the conversation itself: the no-JavaScript form's copy goes.
+    for (const node of form.querySelectorAll('input[name="history"], .carried')) node.remove();
     for (const button of log.querySelectorAll(".copy")) button.hidden = false;
     document.getElementById("hint").hidden = false;
     const stored = load();
