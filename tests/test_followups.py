@@ -46,6 +46,8 @@ def parser() -> SpacyTagger:
     "And how did Iran see it?",
     "Who else opposed the deal?",
     "What happened there?",
+    "what does the financial one involve",
+    "Which one came first?",
 ])
 def test_questions_that_lean_on_earlier_ones(parser: SpacyTagger, question: str) -> None:
     found = cues(parser.parse([question])[0], len(analyse(question).terms))
@@ -67,6 +69,8 @@ def test_questions_that_lean_on_earlier_ones(parser: SpacyTagger, question: str)
     "What happened this year in Peru?",
     "What is the capital of Peru?",
     "Capital of Peru?",
+    "Has no one visited the plant?",
+    "Which one of the rivers is longest?",
 ])
 def test_questions_that_stand_alone(parser: SpacyTagger, question: str) -> None:
     found = cues(parser.parse([question])[0], len(analyse(question).terms))
@@ -109,6 +113,16 @@ def test_a_stand_alone_question_ends_the_chain(parser: SpacyTagger) -> None:
     assert "treati" not in read.question.terms and "everest" in read.question.terms
     alone = interpret(analyse("When was the Aswan dam finished?"), history, parser.parse)
     assert alone.interpreted_as is None and alone.question == analyse("When was the Aswan dam finished?")
+
+
+def test_a_definite_noun_leans_on_the_question_that_named_it(parser: SpacyTagger) -> None:
+    history = [analyse("What was the Caspian shipping treaty?"), analyse("When did Putin take power?")]
+    read = interpret(analyse("What did the treaty end up blocking?"), history, parser.parse)
+    assert {"caspian", "ship"} <= set(read.question.terms) and "putin" not in read.question.terms
+    assert read.chain == ("What was the Caspian shipping treaty?",)
+    # … and changes nothing when it already names all the earlier question's nouns
+    same = interpret(analyse("What did the Caspian shipping treaty block?"), history, parser.parse)
+    assert same.interpreted_as is None
 
 
 # -- through the service and the API (fixture corpus, fake embedder) ----------------------------

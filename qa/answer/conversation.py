@@ -18,7 +18,10 @@ index's entity tagger uses), with cues of English grammar, not of any collection
   take … to …" or of a cleft ("Which plant was it that …") is no pronoun of a thing;
 * a demonstrative ("that deal", "Why was that?"), unless it points at a document ("this
   paper") or a time ("this year"), or is the head of a relative clause ("those who …");
-* "there", "then", "else", "too", "instead", "as well", or an opening "And …", "But …";
+* "there", "then", "else", "too", "instead", "as well", "the financial one", or an opening
+  "And …", "But …";
+* a noun after "the" that an earlier question named ("What did the agreement block?"): it
+  leans on the latest question that named it, even past a question between;
 * an elliptical question: no verb, and either an opening "what about" / "how about" /
   conjunction, or at most one content word ("And when?", "How many?", "Turkey?").
 
@@ -69,7 +72,7 @@ _DUMMY_HEADS = _BE | frozenset("take takes took taken taking seem seems seemed a
 _ABOUT = re.compile(r"^\W*(?:(?:and|but|so|or)\s+)?(?:what|how)\s+about\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[\w'’-]+")
 _CUE_WORDS = (frozenset(_THIRD_PERSON) | _DEMONSTRATIVES | _BACK_ADVERBS | _OPENING_CONJUNCTIONS
-              | {"well", "about"})
+              | {"well", "about", "one", "ones"})
 
 Parse = Callable[[list[str]], list[Any]]  # texts → spaCy Docs
 
@@ -83,6 +86,7 @@ class Cues:
     names: dict[str, str] = field(default_factory=dict)  # stem of each word of a named entity → its label
     bibliographic: bool = False  # it uses a word asking for a document's details ("accepted", "author")
     nominal: frozenset[str] = frozenset()  # stems of its nouns, names, numbers and their adjectives
+    definite: frozenset[str] = frozenset()  # stems of its nouns after "the" ("the agreement")
 
     @property
     def leans_back(self) -> bool:
@@ -121,6 +125,8 @@ def cues(doc: Any, own_terms: int) -> Cues:
             reasons.append(f"{tok.text!r}")
         elif low == "well" and i and tokens[i - 1].lower_ == "as" and i + 1 >= len(tokens) - 1:
             reasons.append("'as well'")
+        elif low in ("one", "ones") and tok.pos_ in ("NOUN", "PRON") and _substitute_one(tok):
+            reasons.append(f"{tok.text!r}")
     words_ = [t for t in tokens if not t.is_punct]
     if words_ and words_[0].lower_ in _OPENING_CONJUNCTIONS:
         reasons.append(f"opening {words_[0].text!r}")
@@ -134,7 +140,27 @@ def cues(doc: Any, own_terms: int) -> Cues:
     bibliographic = bool({t.lower_ for t in tokens} & BIBLIOGRAPHIC)
     nominal = frozenset(stem(w) for t in tokens if t.pos_ in _NOMINAL_POS or t.pos_ == "ADJ" and t.dep_ == "amod"
                         for w in words(t.text)) | frozenset(names)
-    return Cues(tuple(dict.fromkeys(reasons)), elliptical, names, bibliographic, nominal)
+    definite = frozenset(stem(w) for t in tokens if t.pos_ == "NOUN" and t.lower_ not in DOCUMENT_NOUNS
+                         and not (t.dep_ == "compound" and t.head.lower_ in DOCUMENT_NOUNS)
+                         and any(c.dep_ == "det" and c.lower_ == "the" for c in _phrase_head(t).children)
+                         for w in words(t.text))
+    return Cues(tuple(dict.fromkeys(reasons)), elliptical, names, bibliographic, nominal, definite)
+
+
+def _phrase_head(tok: Any) -> Any:
+    """The head noun of the compound a noun is part of ("deal" in "the missile deal")."""
+    while tok.dep_ == "compound" and tok.head.i != tok.i:
+        tok = tok.head
+    return tok
+
+
+def _substitute_one(tok: Any) -> bool:
+    """"one" standing for a noun said before: "the financial one", "which one", "the other
+    ones"; not "no one", "each one", "one of them"."""
+    dets = [c for c in tok.children if c.dep_ in ("det", "amod")]
+    if not dets or any(c.lower_ in ("no", "every", "each", "any", "some") for c in dets):
+        return False
+    return not any(c.dep_ == "prep" and c.lower_ == "of" for c in tok.children)
 
 
 def _dummy_it(tok: Any) -> bool:
@@ -202,21 +228,22 @@ def may_lean(question: Question) -> bool:
 def interpret(question: Question, history: Sequence[Question], parse: Parse) -> Followup:
     """Read ``question`` after the earlier ``history`` (oldest first), all analysed;
     ``parse`` parses texts (``SpacyTagger.parse``)."""
-    if not history or not may_lean(question):
+    if not history or not (may_lean(question) or _echoes(question, history)):
         return Followup(question)
     turns = [*history, question]
     docs = parse([q.text for q in turns])
-    topic: _Topic | None = None
-    chain: list[str] = []
+    topics: list[_Topic] = []
+    chains: list[list[str]] = []
     for turn, doc in zip(turns, docs):
         found = cues(doc, len(turn.terms))
-        if topic is None or not found.leans_back:
-            topic = _Topic(turn, (1.0,) * len(turn.terms), found.names, found.nominal)
-            chain = [turn.text]
-            continue
-        topic = _merge(turn, found, topic)
-        chain.append(turn.text)
-    assert topic is not None
+        base = _leans_on(found, topics)
+        if base is None:
+            topics.append(_Topic(turn, (1.0,) * len(turn.terms), found.names, found.nominal))
+            chains.append([turn.text])
+        else:
+            topics.append(_merge(turn, found, topics[base]))
+            chains.append([*chains[base], turn.text])
+    topic, chain = topics[-1], chains[-1]
     if len(chain) == 1 or topic.question == question:
         return Followup(question)
     read = replace(topic.question, weights=topic.weights)
@@ -226,6 +253,23 @@ def interpret(question: Question, history: Sequence[Question], parse: Parse) -> 
     shown = _phrases(chain[:-1], set(read.terms[len(question.terms):]), carried)
     interpreted = f"{question.text} [{', '.join(shown)}]" if shown else question.text
     return Followup(read, tuple(chain[:-1]), interpreted)
+
+
+def _echoes(question: Question, history: Sequence[Question]) -> bool:
+    """Whether ``question`` uses "the" and a term of an earlier question (it may refer to it
+    by a definite noun: "the agreement"), so that it must be parsed."""
+    return "the" in words(question.text) and bool(set(question.terms) & {t for q in history for t in q.terms})
+
+
+def _leans_on(found: Cues, topics: list[_Topic]) -> int | None:
+    """The earlier turn a turn leans on: the one before it for a pronoun, an ellipsis …; for
+    a definite noun an earlier turn named ("the agreement"), the latest turn that named it;
+    None when it stands on its own."""
+    if not topics:
+        return None
+    if found.leans_back:
+        return len(topics) - 1
+    return next((k for k in reversed(range(len(topics))) if found.definite & topics[k].nominal), None)
 
 
 def _merge(turn: Question, found: Cues, topic: _Topic) -> _Topic:
