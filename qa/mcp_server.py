@@ -96,4 +96,5 @@ def serve_mcp(service: QAService) -> None:
     """Load the index and speak MCP over stdio until the client closes it."""
     service.load()
     service.embedder.warm_up()
+    service.parser.warm_up()  # a follow-up's parse is quick from the first one
     build_server(service).run("stdio")

@@ -224,7 +224,8 @@ class QAService:
         made = dict(zip(missing, vectors[1 : 1 + len(missing)]))
         for text, v in made.items():
             self._question_vectors.put(text, v)
-        vector = query_vector(vectors[0], [made[t] if t in made else known[t] for t in chain])  # type: ignore[misc]
+        have = {t: v for t, v in known.items() if v is not None} | made
+        vector = query_vector(vectors[0], [have[t] for t in chain])
         words = dict(zip(unknown, vectors[1 + len(missing) :]))
         reading = read_question(snapshot.index, retriever, q, vector, words, only)
         excerpts, no_answer = respond(reading, self.model, top_k)
