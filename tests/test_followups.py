@@ -71,6 +71,9 @@ def test_questions_that_lean_on_earlier_ones(parser: SpacyTagger, question: str)
     "Capital of Peru?",
     "Has no one visited the plant?",
     "Which one of the rivers is longest?",
+    "What was it that Steve Jobs saw at Xerox PARC?",
+    "Who designed the instruction set that the minicomputers were based on?",
+    "What do they call a user who downloads but never uploads?",
 ])
 def test_questions_that_stand_alone(parser: SpacyTagger, question: str) -> None:
     found = cues(parser.parse([question])[0], len(analyse(question).terms))
@@ -97,6 +100,7 @@ def test_an_ellipsis_takes_the_whole_earlier_question_and_its_kind(parser: Spacy
     assert weights["peru"] == 1.0 and weights["join"] == CARRIED and weights["allianc"] == CARRIED
     assert weights["chile"] == DISPLACED  # the new name takes the place of the earlier one of its kind
     assert q.kind == "date"
+    assert read.leans == (DISPLACED,)  # the earlier question's vector holds Chile: it counts as little
 
 
 def test_a_chain_of_follow_ups_weighs_nearer_turns_more(parser: SpacyTagger) -> None:
@@ -104,6 +108,7 @@ def test_a_chain_of_follow_ups_weighs_nearer_turns_more(parser: SpacyTagger) -> 
     read = interpret(analyse("And when?"), history, parser.parse)
     weights = dict(zip(read.question.terms, read.question.weights))
     assert weights["draft"] == CARRIED and weights["treati"] == CARRIED * CARRIED
+    assert read.leans == (CARRIED, CARRIED)
     assert read.chain == tuple(q.text for q in history)
 
 

@@ -15,7 +15,8 @@ index's entity tagger uses), with cues of English grammar, not of any collection
   (a reflexive would be used there: "Does Iran want it?" cannot mean Iran) unless the
   pronoun is a possessive, which may also look ahead to the subject ("In its conclusion,
   does the paper …"); "it" as the dummy subject of "Is it true that …", "How long did it
-  take … to …" or of a cleft ("Which plant was it that …") is no pronoun of a thing;
+  take … to …" or of a cleft ("Which plant was it that …") is no pronoun of a thing, nor
+  is the "they" of "What do they call …";
 * a demonstrative ("that deal", "Why was that?"), unless it points at a document ("this
   paper") or a time ("this year"), or is the head of a relative clause ("those who …");
 * "there", "then", "else", "too", "instead", "as well", "the financial one", or an opening
@@ -64,6 +65,7 @@ _TIME_NOUNS = frozenset("year years month months week weeks day days time times 
 _BACK_ADVERBS = frozenset({"there", "then", "else", "too", "instead"})
 _OPENING_CONJUNCTIONS = frozenset({"and", "but", "or", "so", "also", "plus"})
 _CLAUSES = frozenset({"ccomp", "xcomp", "csubj", "advcl"})
+_CALL = frozenset({"call", "calls", "called", "calling"})
 _NOMINAL_POS = frozenset({"NOUN", "PROPN", "NUM"})
 _NOMINAL = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr"})
 _BE = frozenset("is was are were be been being 's".split())
@@ -103,6 +105,7 @@ class Followup:
     question: Question
     chain: tuple[str, ...] = ()
     interpreted_as: str | None = None
+    leans: tuple[float, ...] = ()  # per turn after the chain's first, and for the question: see query_vector
 
 
 def cues(doc: Any, own_terms: int) -> Cues:
@@ -112,10 +115,11 @@ def cues(doc: Any, own_terms: int) -> Cues:
     for i, tok in enumerate(tokens):
         low = tok.lower_
         if low in _THIRD_PERSON and tok.pos_ == "PRON":
-            if not _dummy_it(tok) and not _antecedent(tokens, tok, _THIRD_PERSON[low]):
+            if not _dummy_it(tok) and not _generic_they(tok) and not _antecedent(tokens, tok, _THIRD_PERSON[low]):
                 reasons.append(f"pronoun {tok.text!r}")
         elif low in _DEMONSTRATIVES and (tok.tag_ == "DT" and tok.pos_ in ("DET", "PRON")
-                                         or tok.tag_ != "WDT" and tok.dep_ in _NOMINAL):  # "what year was that"
+                                         or tok.tag_ != "WDT" and tok.dep_ in _NOMINAL and _last_word(tok)):
+            # the second line: a final "that" the tagger took for a conjunction ("what year was that")
             if tok.dep_ == "det" and tok.head.lower_ in DOCUMENT_NOUNS | _TIME_NOUNS:
                 continue
             if tok.dep_ != "det" and any(c.dep_ in ("relcl", "acl", "prep") for c in tok.children):
@@ -177,6 +181,16 @@ def _dummy_it(tok: Any) -> bool:
     return any(c.dep_ in _CLAUSES and c.i > tok.i for c in head.children)
 
 
+def _generic_they(tok: Any) -> bool:
+    """"they" of no one in particular: "What do they call a user who …"."""
+    return tok.lower_ == "they" and tok.dep_ == "nsubj" and tok.head.lower_ in _CALL
+
+
+def _last_word(tok: Any) -> bool:
+    """Whether only punctuation follows ``tok`` in its question."""
+    return all(t.is_punct for t in tok.doc[tok.i + 1 :])
+
+
 def _clause(tok: Any) -> int:
     """The position of the verb (or the root) heading the clause a token is in."""
     while tok.pos_ not in ("VERB", "AUX") and tok.head.i != tok.i:
@@ -217,6 +231,7 @@ class _Topic:
     weights: tuple[float, ...]
     names: dict[str, str]
     nominal: frozenset[str]
+    leans: tuple[float, ...] = ()  # how far each turn of its chain leans towards the one before
 
 
 def may_lean(question: Question) -> bool:
@@ -252,7 +267,7 @@ def interpret(question: Question, history: Sequence[Question], parse: Parse) -> 
     carried = read.surface[len(question.terms):]
     shown = _phrases(chain[:-1], set(read.terms[len(question.terms):]), carried)
     interpreted = f"{question.text} [{', '.join(shown)}]" if shown else question.text
-    return Followup(read, tuple(chain[:-1]), interpreted)
+    return Followup(read, tuple(chain[:-1]), interpreted, topic.leans)
 
 
 def _echoes(question: Question, history: Sequence[Question]) -> bool:
@@ -310,7 +325,9 @@ def _merge(turn: Question, found: Cues, topic: _Topic) -> _Topic:
         context=" ".join(filter(None, (earlier.context, earlier.text))),
     )
     names = {**{t: label for t, label in topic.names.items() if t in terms}, **found.names}
-    return _Topic(merged, tuple(weights), names, found.nominal | (topic.nominal & set(terms)))
+    # the earlier question's vector holds the names this turn replaces: it counts as they do
+    lean = DISPLACED if replaced & set(terms) else CARRIED
+    return _Topic(merged, tuple(weights), names, found.nominal | (topic.nominal & set(terms)), (*topic.leans, lean))
 
 
 def _phrases(texts: Sequence[str], carried: set[str], surface: Sequence[str]) -> list[str]:
@@ -338,13 +355,15 @@ def _phrases(texts: Sequence[str], carried: set[str], surface: Sequence[str]) ->
     return list(dict.fromkeys(phrases))
 
 
-def query_vector(own: np.ndarray, chain: Sequence[np.ndarray]) -> np.ndarray:
-    """The question's vector, for a follow-up leaning towards the earlier questions' by
-    ``CARRIED`` at each turn (``chain``: their vectors, oldest first)."""
+def query_vector(own: np.ndarray, chain: Sequence[np.ndarray], leans: Sequence[float] = ()) -> np.ndarray:
+    """The question's vector, for a follow-up leaning towards the earlier questions' at each
+    turn (``chain``: their vectors, oldest first) by ``leans`` (one per later turn and the
+    question: ``CARRIED``, or ``DISPLACED`` for a turn that replaces the earlier names)."""
     if not len(chain):
         return own
+    steps = list(leans) if len(leans) == len(chain) else [CARRIED] * len(chain)
     context = chain[0]
-    for vector in [*chain[1:], own]:
-        context = vector + CARRIED * context
+    for vector, lean in zip([*chain[1:], own], steps):
+        context = vector + lean * context
         context = context / max(float(np.linalg.norm(context)), 1e-12)
     return context.astype(own.dtype)

@@ -225,7 +225,7 @@ class QAService:
         for text, v in made.items():
             self._question_vectors.put(text, v)
         have = {t: v for t, v in known.items() if v is not None} | made
-        vector = query_vector(vectors[0], [have[t] for t in chain])
+        vector = query_vector(vectors[0], [have[t] for t in chain], followup.leans)
         words = dict(zip(unknown, vectors[1 + len(missing) :]))
         reading = read_question(snapshot.index, retriever, q, vector, words, only)
         excerpts, no_answer = respond(reading, self.model, top_k)
