@@ -71,7 +71,7 @@ def budget(service: QAService) -> None:
 
 def own_vector(service: QAService) -> None:
     """Query with the follow-up's own vector only."""
-    service_module.query_vector = lambda own, chain: own
+    service_module.query_vector = lambda own, chain, leans=(): own
 
 
 def interpreted_vector(service: QAService) -> None:
@@ -82,11 +82,11 @@ def interpreted_vector(service: QAService) -> None:
         state["read"] = SHIPPED["interpret"](question, history, parse)
         return state["read"]
 
-    def vector(own: Any, chain: Any) -> Any:
+    def vector(own: Any, chain: Any, leans: Any = ()) -> Any:
         read = state.get("read")
         if chain and read is not None and read.interpreted_as:
             return service.queries.encode_query([read.interpreted_as])[0]
-        return SHIPPED["vector"](own, chain)
+        return SHIPPED["vector"](own, chain, leans)
     service_module.interpret = interpret
     service_module.query_vector = vector
 
