@@ -1,7 +1,7 @@
 """Follow-up questions: a question read in the light of the conversation's earlier questions.
 
 No text is written for the user. A question that leans on earlier turns ("Who signed it?",
-"What about China?", "And when?") keeps its own words at full weight and takes terms of the
+"What about Chile?", "And when?") keeps its own words at full weight and takes terms of the
 questions it leans on at a lower weight (``CARRIED``): their nouns, names and numbers when it
 has a verb of its own (a pronoun stands for a noun phrase), all their terms when it is
 elliptical. Its query vector leans towards theirs by the same weight. A question that stands
@@ -12,7 +12,7 @@ index's entity tagger uses), with cues of English grammar, not of any collection
 
 * a third-person pronoun ("it", "they", "his" …) with no antecedent inside the question: an
   earlier noun of the question that agrees with it in number, outside the pronoun's own clause
-  (a reflexive would be used there: "Does Iran want it?" cannot mean Iran) unless the
+  (a reflexive would be used there: "Does Peru want it?" cannot mean Peru) unless the
   pronoun is a possessive, which may also look ahead to the subject ("In its conclusion,
   does the paper …"); "it" as the dummy subject of "Is it true that …", "How long did it
   take … to …" or of a cleft ("Which plant was it that …") is no pronoun of a thing, nor
@@ -27,9 +27,9 @@ index's entity tagger uses), with cues of English grammar, not of any collection
   conjunction, or at most one content word ("And when?", "How many?", "Turkey?").
 
 An elliptical question also takes the earlier question's answer kind, "which" words and
-whether it asked about a document ("When did Iran join?" → "What about India?" asks for a
+whether it asked about a document ("When did Chile join?" → "What about Peru?" asks for a
 date). When the follow-up names an entity of a kind the earlier question named ("What about
-China?" after a question about Russia), the earlier names of that kind weigh less still
+Peru?" after a question about Chile), the earlier names of that kind weigh less still
 (``DISPLACED``): the new name takes their place (all earlier names, for an elliptical
 follow-up whose name is of no kind they are). A follow-up about a document's details ("And
 when was it accepted?") after a question about a document is about the document too.
@@ -169,13 +169,13 @@ def _substitute_one(tok: Any) -> bool:
 
 def _dummy_it(tok: Any) -> bool:
     """"it" as the subject standing for a clause later on: "Is it true that …", "What is
-    it that …", "How long did it take Russia to …", "What makes it hard for Iran to …"."""
+    it that …", "How long did it take the builders to …", "What makes it hard for Peru to …"."""
     if tok.lower_ != "it" or tok.dep_ not in ("nsubj", "nsubjpass", "attr"):
         return False
     head = tok.head
     after = tok.nbor(1) if tok.i + 1 < len(tok.doc) else None
     if head.lower_ in _BE and after is not None and after.lower_ in ("that", "who", "which"):
-        return True  # a cleft: "Which plant was it that Russia built?"
+        return True  # a cleft: "Which bridge was it that the Romans built?"
     if head.pos_ != "ADJ" and head.lower_ not in _DUMMY_HEADS:
         return False
     return any(c.dep_ in _CLAUSES and c.i > tok.i for c in head.children)

@@ -34,7 +34,7 @@ class AskRequest(BaseModel):
         [], max_length=MAX_HISTORY,
         description=f"The conversation's earlier questions, oldest first (at most {MAX_HISTORY}, each at most "
                     f"{MAX_QUESTION_CHARS} characters). A question that leans on them (\"Who signed it?\", "
-                    "\"What about China?\") is answered as the conversation means it; one that stands on its own "
+                    "\"What about Peru?\") is answered as the conversation means it; one that stands on its own "
                     "is answered as without them.",
         examples=[["When was the dam completed?"]])
     kinds: list[Annotated[str, Field(max_length=200)]] | None = Field(
