@@ -59,6 +59,15 @@ class Recent(Generic[T]):
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def split(self, keys: Sequence[str]) -> tuple[dict[str, T], list[str]]:
+        """The values kept for ``keys``, and the keys (distinct, in order) with none."""
+        found = {k: self.get(k) for k in keys}
+        return {k: v for k, v in found.items() if v is not None}, [k for k, v in found.items() if v is None]
+
+    def put_all(self, values: dict[str, T]) -> None:
+        for key, value in values.items():
+            self.put(key, value)
+
 
 @dataclass(frozen=True)
 class _Loaded:
@@ -217,14 +226,12 @@ class QAService:
         # The earlier questions a follow-up leans on (unless met lately) and the question words
         # the index has no vector for ride along with the question: one model run.
         chain = list(followup.chain)
-        known = {t: self._question_vectors.get(t) for t in chain}
-        missing = [t for t, v in known.items() if v is None]
+        have, missing = self._question_vectors.split(chain)
         unknown = retriever.word_vectors.unknown(q.surface) if retriever.word_vectors is not None else []
         vectors = self.queries.encode_query([question, *missing, *unknown])
         made = dict(zip(missing, vectors[1 : 1 + len(missing)]))
-        for text, v in made.items():
-            self._question_vectors.put(text, v)
-        have = {t: v for t, v in known.items() if v is not None} | made
+        self._question_vectors.put_all(made)
+        have |= made
         vector = query_vector(vectors[0], [have[t] for t in chain], followup.leans)
         words = dict(zip(unknown, vectors[1 + len(missing) :]))
         reading = read_question(snapshot.index, retriever, q, vector, words, only)
@@ -239,12 +246,11 @@ class QAService:
 
     def _parse(self, texts: list[str]) -> list[Any]:
         """``texts`` parsed, those parsed lately taken from ``_parses``."""
-        known = {t: self._parses.get(t) for t in texts}
-        missing = [t for t, doc in known.items() if doc is None]
+        have, missing = self._parses.split(texts)
         made = dict(zip(missing, self.parser.parse(missing) if missing else []))
-        for text, doc in made.items():
-            self._parses.put(text, doc)
-        return [made[t] if t in made else known[t] for t in texts]
+        self._parses.put_all(made)
+        have |= made
+        return [have[t] for t in texts]
 
     # -- documents ---------------------------------------------------------------------
 
