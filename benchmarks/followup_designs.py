@@ -27,7 +27,7 @@ import qa.answer.service as service_module  # noqa: E402
 from qa.answer.service import QAService  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.embedding.encoder import make_embedder  # noqa: E402
-from qa.evaluation.metrics import is_hit, load_questions  # noqa: E402
+from qa.evaluation.metrics import load_questions, top_hit  # noqa: E402
 from qa.language.lexical import stem, words  # noqa: E402
 from qa.records import Answer, Excerpt  # noqa: E402
 
@@ -147,7 +147,7 @@ def measure(service: QAService, items: list[dict[str, Any]], history: bool, pick
             declined += answer.no_answer
         else:
             followups += 1
-            hits += not answer.no_answer and bool(answer.excerpts) and is_hit(answer.excerpts[0], item)
+            hits += top_hit(answer, item)
     kept = f"{unchanged}/{controls}" if history else "–"
     return f"{hits}/{followups} = {hits / followups:.3f} | {declined}/{unanswerable} | {kept}"
 

@@ -89,6 +89,11 @@ def is_hit(excerpt: Excerpt, item: dict[str, Any]) -> bool:
     return False
 
 
+def top_hit(answer: Answer, item: dict[str, Any]) -> bool:
+    """Whether an answer's first excerpt answers an item (and the answer was not declined)."""
+    return not answer.no_answer and bool(answer.excerpts) and is_hit(answer.excerpts[0], item)
+
+
 def evaluate(
     service: QAService, items: list[dict[str, Any]], top_k: int = 5, history: bool = True
 ) -> tuple[dict[str, Any], list[tuple[str, str]], list[Answer]]:
@@ -106,7 +111,7 @@ def evaluate(
     followups = [(item, answer) for item, answer in zip(items, answers) if item.get("history")
                  and not item.get("standalone") and item.get("answerable", True) is not False]
     if followups:
-        hits = [not a.no_answer and bool(a.excerpts) and is_hit(a.excerpts[0], item) for item, a in followups]
+        hits = [top_hit(a, item) for item, a in followups]
         metrics["followup_hit@1"] = round(sum(hits) / len(hits), 3)
     controls = [(item, answer) for item, answer in zip(items, answers) if history and item.get("standalone")]
     if controls:

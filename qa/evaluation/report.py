@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
-from qa.evaluation.metrics import is_hit, span_f1
+from qa.evaluation.metrics import is_hit, span_f1, top_hit
 from qa.records import Answer
 
 BINS = 10
@@ -65,7 +65,7 @@ def by_type(items: list[dict[str, Any]], answers: list[Answer]) -> list[dict[str
         declined = sum(a.no_answer or not a.excerpts for _, a in pairs) / len(pairs)
         row: dict[str, Any] = {"type": kind, "questions": len(pairs), "declined": round(declined, 3)}
         if answerable:
-            hit1 = [not a.no_answer and bool(a.excerpts) and is_hit(a.excerpts[0], i) for i, a in answerable]
+            hit1 = [top_hit(a, i) for i, a in answerable]
             rec5 = [not a.no_answer and any(is_hit(e, i) for e in a.excerpts[:5]) for i, a in answerable]
             f1s = [span_f1(a.excerpts[0], i) if a.excerpts else 0.0 for i, a in answerable]
             row.update({"hit@1": round(sum(hit1) / len(hit1), 3), "recall@5": round(sum(rec5) / len(rec5), 3),
