@@ -53,6 +53,17 @@ METRICS = ("hit@1", "recall@5", "mrr@10", "span_f1", "false_no_answer", "no_answ
 
 
 @dataclass(frozen=True)
+class FitParams:
+    """The fitting's own settings: penalties and the share of answerable questions the
+    no-answer line may decline."""
+
+    ranker_l2: float = RANKER_L2
+    confidence_c: float = CONFIDENCE_C
+    answerable_c: float = ANSWERABLE_C
+    max_false_no: float = MAX_FALSE_NO
+
+
+@dataclass(frozen=True)
 class Sample:
     """One question, read, with the label of each of its windows."""
 
@@ -204,12 +215,13 @@ def no_answer_line(rows: list, answerable: Linear, max_false_no: float = MAX_FAL
     return float(chances[allowed]) - 1e-9 if allowed < len(chances) else 1.0
 
 
-def fit(samples: list[Sample], info: dict[str, Any] | None = None) -> ScoringModel:
+def fit(samples: list[Sample], info: dict[str, Any] | None = None, params: FitParams = FitParams()) -> ScoringModel:
     """Fit ranker, confidence, answerability and no-answer line on ``samples``."""
-    ranker = fit_ranker(samples)
+    ranker = fit_ranker(samples, params.ranker_l2)
     rows = _pick_rows(samples, ranker)
-    answerable = fit_answerable(rows)
-    return ScoringModel(ranker, fit_confidence(rows), answerable, no_answer_line(rows, answerable), info or {})
+    answerable = fit_answerable(rows, params.answerable_c)
+    return ScoringModel(ranker, fit_confidence(rows, params.confidence_c), answerable,
+                        no_answer_line(rows, answerable, params.max_false_no), info or {})
 
 
 def answers(samples: list[Sample], model: ScoringModel) -> list[Answer]:
