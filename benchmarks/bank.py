@@ -54,6 +54,7 @@ class Collection:
     name: str
     part: str  # open or sealed
     genre: str
+    family: str  # collections from one source family are left out together
 
     @property
     def folder(self) -> Path:
@@ -66,7 +67,8 @@ def collections() -> list[Collection]:
     for folder in sorted(p for p in BANK.iterdir() if (p / "README.md").is_file()):
         text = (folder / "README.md").read_text(encoding="utf-8")
         fields = dict(re.findall(r"^- \*{0,2}([A-Z][a-z]+):?\*{0,2}:? (.+)$", text, re.M))
-        out.append(Collection(folder.name, fields.get("Part", "open").strip(), fields.get("Genre", "").strip()))
+        out.append(Collection(folder.name, fields.get("Part", "open").strip(), fields.get("Genre", "").strip(),
+                              fields.get("Family", folder.name).strip()))
     return out
 
 
@@ -196,7 +198,8 @@ def read_collection(c: Collection, index: Path, embedder: Any) -> list[Any]:
     service = QAService(index, embedder, fitting.bootstrap_model())
     service.load()
     started = time.perf_counter()
-    samples = fitting.collect(service, load_questions(c))
+    items = [{**item, "collection": c.name} for item in load_questions(c)]  # for --params balance
+    samples = fitting.collect(service, items)
     print(f"read {len(samples)} questions of {c.name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return samples
 
@@ -224,25 +227,31 @@ def figures(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 # Fitting settings compared by --variants, all through leave-one-collection-out.
-VARIANTS: dict[str, dict[str, float]] = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "shipped": {},
     "ranker_l2=0.1": {"ranker_l2": 0.1},
     "ranker_l2=10": {"ranker_l2": 10.0},
     "answerable_c=0.01": {"answerable_c": 0.01},
     "answerable_c=0.5": {"answerable_c": 0.5},
     "confidence_c=0.1": {"confidence_c": 0.1},
+    "max_false_no=0.01": {"max_false_no": 0.01},
+    "max_false_no=0.02": {"max_false_no": 0.02},
     "max_false_no=0.06": {"max_false_no": 0.06},
     "max_false_no=0.10": {"max_false_no": 0.10},
+    "balance": {"balance": True},
 }
 
 
-def leave_one_out(samples: dict[str, list[Any]], open_names: list[str], params: Any) -> dict[str, tuple[Any, dict]]:
-    """Per open collection: the model fitted on the other open ones, and its figures on it."""
+def leave_one_out(samples: dict[str, list[Any]], open_names: list[str], params: Any,
+                  family: dict[str, str]) -> dict[str, tuple[Any, dict]]:
+    """Per open collection: the model fitted on the open collections of other families, and
+    its figures on it."""
     from qa.evaluation import fitting
 
     out = {}
     for name in open_names:
-        model = fitting.fit([s for other in open_names if other != name for s in samples[other]], params=params)
+        train = [s for other in open_names if family[other] != family[name] for s in samples[other]]
+        model = fitting.fit(train, params=params)
         out[name] = (model, figures(fitting.measure(samples[name], model)))
     return out
 
@@ -272,13 +281,13 @@ def known_collection_cv(samples: dict[str, list[Any]], open_names: list[str], na
     return figures(metrics)
 
 
-def compare_variants(samples: dict[str, list[Any]], open_names: list[str]) -> str:
+def compare_variants(samples: dict[str, list[Any]], open_names: list[str], family: dict[str, str]) -> str:
     """A table of the left-out mean and worst figures of each fitting variant."""
     from qa.evaluation.fitting import FitParams
 
     lines = ["| variant | " + " | ".join(f"{m} mean / worst" for m in SHOWN) + " |", "|---|" + "---|" * len(SHOWN)]
     for label, changes in VARIANTS.items():
-        results = leave_one_out(samples, open_names, FitParams(**changes))
+        results = leave_one_out(samples, open_names, FitParams(**changes), family)
         s = _summarise([{"left_out": figures_, "packaged": figures_} for _, figures_ in results.values()])["left_out"]
         cells = " | ".join(f"{_fmt(s[m]['mean'])} / {_fmt(s[m]['worst'])}" for m in SHOWN)
         lines.append(f"| {label} | {cells} |")
@@ -294,9 +303,10 @@ def protocol(chosen: list[Collection], indexes: dict[str, Path], embedder: Any, 
     samples = {name: read_collection(c, indexes[name], embedder) for c in chosen if (name := c.name) in indexes}
     open_names = [c.name for c in chosen if c.part == "open" and c.name in samples]
     sealed_names = [c.name for c in chosen if c.part == "sealed" and c.name in samples]
+    family = {c.name: c.family for c in chosen}
     args.report.mkdir(parents=True, exist_ok=True)
     if args.variants:
-        table = compare_variants({n: samples[n] for n in open_names}, open_names)
+        table = compare_variants({n: samples[n] for n in open_names}, open_names, family)
         (args.report / "variants.md").write_text(table, encoding="utf-8")
         print(table)
         return 0
@@ -306,7 +316,7 @@ def protocol(chosen: list[Collection], indexes: dict[str, Path], embedder: Any, 
     rows: dict[str, dict[str, Any]] = {}
     pooled_items: list[dict[str, Any]] = []
     pooled_answers: list[Any] = []
-    for name, (model, left_out) in leave_one_out(samples, open_names, params).items():
+    for name, (model, left_out) in leave_one_out(samples, open_names, params, family).items():
         rows[name] = {"part": "open", "questions": len(samples[name]), "left_out": left_out,
                       "packaged": figures(fitting.measure(samples[name], packaged)),
                       "followups": score_followups(by_name[name], indexes[name], embedder, model)}

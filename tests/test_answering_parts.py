@@ -80,13 +80,18 @@ def test_front_matter_answers_only_questions_about_the_document(tmp_path: Path, 
     assert all("Received" not in e.text and e.text != "River Flow in Deserts" for e in other.excerpts)
 
 
-def test_the_packaged_model_loads_and_records_its_cross_validation() -> None:
+def test_the_packaged_model_loads_and_records_its_left_out_figures() -> None:
+    """The packaged model was fitted on the question bank's open collections (never on a
+    sealed one) by benchmarks/bank.py, which recorded its leave-one-collection-out figures."""
     model = load_model(DEFAULT_MODEL_FILE)
     data = json.loads(DEFAULT_MODEL_FILE.read_text())
     assert data["format"] == "qa-scoring" and {"ranker", "confidence", "answerable"} <= set(data)
-    cv = data["cross_validation"]
-    assert cv["folds"] >= 5 and 0 < cv["pooled"]["hit@1"] <= 1
-    assert {f["file"] for f in data["fitted_on"]} == {"dev.jsonl", "dev2.jsonl"}
+    bank = Path(__file__).resolve().parent.parent / "eval" / "bank"
+    sealed = {p.parent.name for p in bank.glob("*/README.md") if "- Part: sealed" in p.read_text()}
+    open_ = {p.parent.name for p in bank.glob("*/README.md")} - sealed
+    assert sealed and {Path(f).name for f in data["fitted_on"]} == open_
+    left_out = data["leave_one_collection_out"]
+    assert 0 < left_out["hit@1"]["worst"] <= left_out["hit@1"]["mean"] <= 1
     assert 0 < model.no_answer_below < 1
 
 
@@ -150,6 +155,26 @@ def test_fitting_cross_validates_and_writes_a_model_the_service_uses(
     refitted.load()
     answer = refitted.ask("Which river is the longest in Africa?", 3)
     assert answer.excerpts and all(0.0 <= e.score <= 1.0 for e in answer.excerpts)
+
+
+def test_balanced_fitting_weighs_every_collection_alike(
+    tmp_path: Path, index_dir: Path, embedder: HashingEmbedder
+) -> None:
+    from qa.evaluation import fitting
+    from qa.evaluation.metrics import load_questions
+
+    items = load_questions(_questions(tmp_path / "q.jsonl"))
+    items = [{**item, "collection": "big" if n < 4 else "small"} for n, item in enumerate(items)]
+    service = QAService(index_dir, embedder, fitting.bootstrap_model())
+    service.load()
+    samples = fitting.collect(service, items)
+    weights = fitting.sample_weights(samples, balance=True)
+    assert np.isclose(weights.mean(), 1.0)
+    assert np.isclose(weights[:4].sum(), weights[4:].sum())  # 4 questions weigh as much as 5
+    assert np.array_equal(fitting.sample_weights(samples, balance=False), np.ones(len(samples)))
+    plain = fitting.fit(samples)
+    balanced = fitting.fit(samples, params=fitting.FitParams(balance=True))
+    assert not np.allclose(plain.ranker.weights, balanced.ranker.weights)
 
 
 def test_eval_report_writes_a_reliability_diagram_and_a_table(

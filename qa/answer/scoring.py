@@ -1,8 +1,9 @@
 """The fitted scoring model: window relevance, excerpt confidence and the no-answer line.
 
 Everything fitted lives in one versioned JSON file, ``qa/answer/scoring.json``, written by
-``qa eval --fit`` (``qa.evaluation.fitting``) from the development questions with k-fold cross-validation;
-this module only loads and applies it, so inference is two dot products:
+``benchmarks/bank.py --write-model`` (``qa.evaluation.fitting``) from the question bank's open
+collections, with leave-one-collection-out figures (or by ``qa eval --fit`` from one question
+set); this module only loads and applies it, so inference is two dot products:
 
 * **relevance** of a window = standardised window features (``qa.answer.excerpts.FEATURES``) ·
   ranker weights (a conditional-logit ranker: softmax over a question's windows);

@@ -61,6 +61,7 @@ class FitParams:
     confidence_c: float = CONFIDENCE_C
     answerable_c: float = ANSWERABLE_C
     max_false_no: float = MAX_FALSE_NO
+    balance: bool = False  # weigh every collection (the items' "collection") alike, not every question
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,18 @@ class Sample:
     @property
     def answerable(self) -> bool:
         return bool(self.item.get("answerable", True))
+
+
+def sample_weights(samples: list[Sample], balance: bool) -> np.ndarray:
+    """One weight per sample, averaging 1: equal, or (``balance``) equal in sum for every
+    collection (an item's ``collection``), however many questions it has."""
+    if not balance:
+        return np.ones(len(samples))
+    sizes: dict[str, int] = {}
+    for s in samples:
+        key = str(s.item.get("collection", ""))
+        sizes[key] = sizes.get(key, 0) + 1
+    return np.array([len(samples) / (len(sizes) * sizes[str(s.item.get("collection", ""))]) for s in samples])
 
 
 def _libraries() -> tuple[Any, Any]:
@@ -124,28 +137,32 @@ def _minimal(first: np.ndarray, size: np.ndarray, hit: np.ndarray) -> np.ndarray
     return out
 
 
-def fit_ranker(samples: list[Sample], l2: float = RANKER_L2) -> Linear:
+def fit_ranker(samples: list[Sample], l2: float = RANKER_L2, weights: np.ndarray | None = None) -> Linear:
     """Conditional-logit ranker over the windows of the answerable samples."""
     minimize, _ = _libraries()
-    groups = [(s.reading.windows.features, s.labels) for s in samples if s.answerable and s.labels.any()]
+    weights = np.ones(len(samples)) if weights is None else weights
+    used = [(s, float(w)) for s, w in zip(samples, weights) if s.answerable and s.labels.any()]
+    groups = [(s.reading.windows.features, s.labels) for s, _ in used]
+    group_weights = [w for _, w in used]
     if not groups:
         raise QAError("no answerable question has an answering window among its candidates; nothing to fit")
     every = np.concatenate([x for x, _ in groups]).astype(np.float64)
     mean, scale = every.mean(axis=0), every.std(axis=0)
     scale = np.where(scale > 1e-9, scale, 1.0)
-    data = [((x - mean) / scale, y) for x, y in groups]
+    data = [((x - mean) / scale, y, g) for (x, y), g in zip(groups, group_weights)]
+    norm = sum(group_weights)
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total, grad = 0.5 * l2 * float(w @ w), l2 * w
-        for x, y in data:
+        total, grad = 0.5 * l2 * float(w @ w) * norm / len(data), l2 * w * norm / len(data)
+        for x, y, g in data:
             s = x @ w
             top = s.max()
             p_all = np.exp(s - top)
             p_pos = p_all * y
             z_all, z_pos = p_all.sum(), p_pos.sum()
-            total += float(np.log(z_all) - np.log(z_pos))
-            grad = grad + x.T @ (p_all / z_all - p_pos / z_pos)
-        return total / len(data), grad / len(data)
+            total += g * float(np.log(z_all) - np.log(z_pos))
+            grad = grad + g * (x.T @ (p_all / z_all - p_pos / z_pos))
+        return total / norm, grad / norm
 
     result = minimize(loss, np.zeros(len(FEATURES)), jac=True, method="L-BFGS-B")
     return Linear(FEATURES, mean, scale, result.x)
@@ -171,22 +188,25 @@ def _pick_hits(sample: Sample, picks: list) -> list[bool]:
                                                sample.item) for p in picks]
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], c: float) -> Linear:
+def _logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], c: float,
+              weights: np.ndarray | None = None) -> Linear:
     _, LogisticRegression = _libraries()
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale = np.where(scale > 1e-9, scale, 1.0)
     if len(set(y.tolist())) < 2:
         raise QAError(f"every example for {features[0]}… has the same label; nothing to fit")
-    model = LogisticRegression(C=c, max_iter=5000).fit((x - mean) / scale, y)
+    model = LogisticRegression(C=c, max_iter=5000).fit((x - mean) / scale, y, sample_weight=weights)
     return Linear(features, mean, scale, model.coef_[0], float(model.intercept_[0]))
 
 
-def fit_confidence(rows: list, c: float = CONFIDENCE_C) -> Linear:
+def fit_confidence(rows: list, c: float = CONFIDENCE_C, weights: dict[int, float] | None = None) -> Linear:
     """Logistic regression from an excerpt's confidence features to "it answers", on the
-    excerpts shown for answerable questions."""
-    x = np.concatenate([f for sample, f, _, _ in rows if sample.answerable])
-    y = np.concatenate([np.asarray(h, dtype=int) for sample, _, h, _ in rows if sample.answerable])
-    return _logistic(x, y, CONFIDENCE_FEATURES, c)
+    excerpts shown for answerable questions (``weights``: per sample, by ``id()``)."""
+    shown = [(sample, f, h) for sample, f, h, _ in rows if sample.answerable]
+    x = np.concatenate([f for _, f, _ in shown])
+    y = np.concatenate([np.asarray(h, dtype=int) for _, _, h in shown])
+    w = None if weights is None else np.concatenate([np.full(len(h), weights[id(s)]) for s, _, h in shown])
+    return _logistic(x, y, CONFIDENCE_FEATURES, c, w)
 
 
 def _answerable_row(sample: Sample, confidence_rows: np.ndarray, picks: list) -> np.ndarray:
@@ -194,34 +214,45 @@ def _answerable_row(sample: Sample, confidence_rows: np.ndarray, picks: list) ->
     return answerable_features(confidence_rows[:1], r.candidates, r.windows, picks[0])
 
 
-def fit_answerable(rows: list, c: float = ANSWERABLE_C) -> Linear:
+def fit_answerable(rows: list, c: float = ANSWERABLE_C, weights: dict[int, float] | None = None) -> Linear:
     """Logistic regression from a question's best excerpt to "the sources answer it"."""
     x = np.concatenate([_answerable_row(sample, f, picks) for sample, f, _, picks in rows])
     y = np.array([int(sample.answerable) for sample, _, _, _ in rows])
-    return _logistic(x, y, ANSWERABLE_FEATURES, c)
+    w = None if weights is None else np.array([weights[id(sample)] for sample, _, _, _ in rows])
+    return _logistic(x, y, ANSWERABLE_FEATURES, c, w)
 
 
-def no_answer_line(rows: list, answerable: Linear, max_false_no: float = MAX_FALSE_NO) -> float:
+def no_answer_line(rows: list, answerable: Linear, max_false_no: float = MAX_FALSE_NO,
+                   weights: dict[int, float] | None = None) -> float:
     """The highest threshold on the chance that the sources answer that declines at most
-    ``max_false_no`` of the answerable samples."""
+    ``max_false_no`` of the answerable samples (by weight)."""
     chances = sorted(
-        logistic(float(answerable(_answerable_row(sample, f, picks))[0]))
+        (logistic(float(answerable(_answerable_row(sample, f, picks))[0])),
+         1.0 if weights is None else weights[id(sample)])
         for sample, f, _, picks in rows if sample.answerable
     )
     if not chances:
         return 0.0
-    allowed = int(max_false_no * len(chances))
+    total = sum(w for _, w in chances)
+    declined, allowed = 0.0, 0
+    for _, w in chances:  # the most answerable questions that may be declined, lowest chance first
+        if declined + w > max_false_no * total + 1e-9:
+            break
+        declined += w
+        allowed += 1
     # Declining below chances[allowed] declines exactly `allowed` answerable questions.
-    return float(chances[allowed]) - 1e-9 if allowed < len(chances) else 1.0
+    return float(chances[allowed][0]) - 1e-9 if allowed < len(chances) else 1.0
 
 
 def fit(samples: list[Sample], info: dict[str, Any] | None = None, params: FitParams = FitParams()) -> ScoringModel:
     """Fit ranker, confidence, answerability and no-answer line on ``samples``."""
-    ranker = fit_ranker(samples, params.ranker_l2)
+    weights = sample_weights(samples, params.balance)
+    by_sample = {id(s): float(w) for s, w in zip(samples, weights)} if params.balance else None
+    ranker = fit_ranker(samples, params.ranker_l2, weights)
     rows = _pick_rows(samples, ranker)
-    answerable = fit_answerable(rows, params.answerable_c)
-    return ScoringModel(ranker, fit_confidence(rows, params.confidence_c), answerable,
-                        no_answer_line(rows, answerable, params.max_false_no), info or {})
+    answerable = fit_answerable(rows, params.answerable_c, by_sample)
+    return ScoringModel(ranker, fit_confidence(rows, params.confidence_c, by_sample), answerable,
+                        no_answer_line(rows, answerable, params.max_false_no, by_sample), info or {})
 
 
 def answers(samples: list[Sample], model: ScoringModel) -> list[Answer]:
