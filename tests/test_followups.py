@@ -74,6 +74,7 @@ def test_questions_that_lean_on_earlier_ones(parser: SpacyTagger, question: str)
     "What was it that Steve Jobs saw at Xerox PARC?",
     "Who designed the instruction set that the minicomputers were based on?",
     "What do they call a user who downloads but never uploads?",
+    "Which option reads the input from a string instead of a file?",
 ])
 def test_questions_that_stand_alone(parser: SpacyTagger, question: str) -> None:
     found = cues(parser.parse([question])[0], len(analyse(question).terms))
@@ -128,6 +129,17 @@ def test_a_definite_noun_leans_on_the_question_that_named_it(parser: SpacyTagger
     # … and changes nothing when it already names all the earlier question's nouns
     same = interpret(analyse("What did the Caspian shipping treaty block?"), history, parser.parse)
     assert same.interpreted_as is None
+
+
+@pytest.mark.parametrize("question", [
+    "What does the parse function return?",  # "parse" is new: another function
+    "What is the name of the river that floods every spring?",  # restricted by its own clause
+    "What did the rival treaty of 1920 establish?",  # restricted by "rival" and "of 1920"
+])
+def test_a_definite_phrase_with_words_of_its_own_stands_alone(parser: SpacyTagger, question: str) -> None:
+    history = [analyse("What does the format function do with the treaty's name?")]
+    read = interpret(analyse(question), history, parser.parse)
+    assert read.interpreted_as is None, read.interpreted_as
 
 
 # -- through the service and the API (fixture corpus, fake embedder) ----------------------------

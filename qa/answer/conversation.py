@@ -19,10 +19,12 @@ index's entity tagger uses), with cues of English grammar, not of any collection
   is the "they" of "What do they call …";
 * a demonstrative ("that deal", "Why was that?"), unless it points at a document ("this
   paper") or a time ("this year"), or is the head of a relative clause ("those who …");
-* "there", "then", "else", "too", "instead", "as well", "the financial one", or an opening
-  "And …", "But …";
-* a noun after "the" that an earlier question named ("What did the agreement block?"): it
-  leans on the latest question that named it, even past a question between;
+* "there", "then", "else", "too", "instead" (not "instead of …"), "as well", "the financial
+  one", or an opening "And …", "But …";
+* a noun phrase after "the" all of whose words an earlier question named ("What did the
+  agreement block?"): it leans on the latest question that named them, even past a question
+  between; "the parse function" after a question about "the format function", or "the name
+  of the river that …", has words of its own and stands alone;
 * an elliptical question: no verb, and either an opening "what about" / "how about" /
   conjunction, or at most one content word ("And when?", "How many?", "Turkey?").
 
@@ -88,7 +90,9 @@ class Cues:
     names: dict[str, str] = field(default_factory=dict)  # stem of each word of a named entity → its label
     bibliographic: bool = False  # it uses a word asking for a document's details ("accepted", "author")
     nominal: frozenset[str] = frozenset()  # stems of its nouns, names, numbers and their adjectives
-    definite: frozenset[str] = frozenset()  # stems of its nouns after "the" ("the agreement")
+    # its noun phrases after "the" ("the agreement", "the missile deal"), each as the stems of
+    # its words: such a phrase refers back only when an earlier question named all of them
+    definite: frozenset[frozenset[str]] = frozenset()
 
     @property
     def leans_back(self) -> bool:
@@ -125,8 +129,9 @@ def cues(doc: Any, own_terms: int) -> Cues:
             if tok.dep_ != "det" and any(c.dep_ in ("relcl", "acl", "prep") for c in tok.children):
                 continue
             reasons.append(f"demonstrative {tok.text!r}")
-        elif low in _BACK_ADVERBS and tok.pos_ == "ADV" and tok.tag_ != "EX":
-            reasons.append(f"{tok.text!r}")
+        elif (low in _BACK_ADVERBS and tok.pos_ == "ADV" and tok.tag_ != "EX"
+              and not (low == "instead" and i + 1 < len(tokens) and tokens[i + 1].lower_ == "of")):
+            reasons.append(f"{tok.text!r}")  # not "instead of a file", which names its alternative
         elif low == "well" and i and tokens[i - 1].lower_ == "as" and i + 1 >= len(tokens) - 1:
             reasons.append("'as well'")
         elif low in ("one", "ones") and tok.pos_ in ("NOUN", "PRON") and _substitute_one(tok):
@@ -144,18 +149,18 @@ def cues(doc: Any, own_terms: int) -> Cues:
     bibliographic = bool({t.lower_ for t in tokens} & BIBLIOGRAPHIC)
     nominal = frozenset(stem(w) for t in tokens if t.pos_ in _NOMINAL_POS or t.pos_ == "ADJ" and t.dep_ == "amod"
                         for w in words(t.text)) | frozenset(names)
-    definite = frozenset(stem(w) for t in tokens if t.pos_ == "NOUN" and t.lower_ not in DOCUMENT_NOUNS
-                         and not (t.dep_ == "compound" and t.head.lower_ in DOCUMENT_NOUNS)
-                         and any(c.dep_ == "det" and c.lower_ == "the" for c in _phrase_head(t).children)
-                         for w in words(t.text))
+    definite = frozenset(_definite_phrase(t) for t in tokens if t.pos_ == "NOUN" and t.dep_ != "compound"
+                         and t.lower_ not in DOCUMENT_NOUNS
+                         and not any(c.dep_ == "compound" and c.lower_ in DOCUMENT_NOUNS for c in t.children)
+                         and any(c.dep_ == "det" and c.lower_ == "the" for c in t.children))
     return Cues(tuple(dict.fromkeys(reasons)), elliptical, names, bibliographic, nominal, definite)
 
 
-def _phrase_head(tok: Any) -> Any:
-    """The head noun of the compound a noun is part of ("deal" in "the missile deal")."""
-    while tok.dep_ == "compound" and tok.head.i != tok.i:
-        tok = tok.head
-    return tok
+def _definite_phrase(head: Any) -> frozenset[str]:
+    """The stems of the words of the noun phrase headed by ``head`` ("the missile deal" →
+    missile, deal; "the name of the king" → name, king), without determiners and stop words."""
+    return frozenset(stem(w) for t in head.subtree if t.dep_ not in ("det", "punct")
+                     for w in words(t.text) if w not in STOPWORDS)
 
 
 def _substitute_one(tok: Any) -> bool:
@@ -284,7 +289,8 @@ def _leans_on(found: Cues, topics: list[_Topic]) -> int | None:
         return None
     if found.leans_back:
         return len(topics) - 1
-    return next((k for k in reversed(range(len(topics))) if found.definite & topics[k].nominal), None)
+    return next((k for k in reversed(range(len(topics)))
+                 if any(phrase and phrase <= topics[k].nominal for phrase in found.definite)), None)
 
 
 def _merge(turn: Question, found: Cues, topic: _Topic) -> _Topic:
