@@ -19,6 +19,7 @@ STAGES = [
     ("index", ["qa.index"]),
     ("answer", ["qa.answer"]),
     ("evaluation", ["qa.evaluation"]),
+    ("training", ["qa.training"]),
     ("web", ["qa.http"]),
     ("command line and MCP", ["qa.cli", "qa.__main__", "qa.mcp_server"]),
 ]

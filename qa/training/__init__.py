@@ -1,0 +1,1 @@
+"""Training data and training for qa's own models."""
