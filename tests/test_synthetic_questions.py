@@ -67,3 +67,28 @@ def test_generate_numbers_each_question_with_its_sentence_and_answer_offsets(par
     for n, q in got:
         assert sentences[n][q.start:q.end] == q.answer
         assert q.answer.lower() not in q.question.lower() and q.question.endswith("?")
+
+
+def test_training_pairs_hold_the_source_sentence_and_negatives_without_the_answer(
+    parse: Any, service: Any, embedder: Any
+) -> None:
+    from qa.training.pairs import pairs, sentence_texts
+
+    index = service.loaded.index
+    texts = sentence_texts(index)
+    made = list(pairs(index, embedder, parse, unanswerable_share=0.5, seed=3))
+    groups: dict[int, list[Any]] = {}
+    for pair in made:
+        groups.setdefault(pair.group, []).append(pair)
+    assert len(groups) >= 4
+    removed = [g for g in groups.values() if g[0].unanswerable]
+    kept = [g for g in groups.values() if not g[0].unanswerable]
+    assert removed and kept
+    for group in kept:
+        positive, *rest = group
+        start, end = positive.span
+        answer = texts[positive.sentence][start:end]
+        assert positive.answers and answer and rest
+        assert all(not p.answers and answer.lower() not in texts[p.sentence].lower() for p in rest)
+    assert all(not p.answers and p.span is None for g in removed for p in g)
+    assert made == list(pairs(index, embedder, parse, unanswerable_share=0.5, seed=3))  # fixed for a seed
