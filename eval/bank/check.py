@@ -2,13 +2,14 @@
 """Check the question bank: format, ids, evidence, answers, the paraphrase rule and the shares.
 
 Usage:
-    python3 eval/bank/check.py                       # format, ids, paraphrase rule, shares
-    python3 eval/bank/check.py --texts ROOT          # … and evidence against ROOT/<collection>/<doc>.txt
-    python3 eval/bank/check.py --corpora ROOT        # … and evidence against the corpus folders
+    .venv/bin/python eval/bank/check.py                       # format, ids, paraphrase rule, shares
+    .venv/bin/python eval/bank/check.py --texts ROOT          # … and evidence against ROOT/<collection>/<doc>.txt
+    .venv/bin/python eval/bank/check.py --corpora ROOT        # … and evidence against the corpus folders
                                                      #     ROOT/<collection>/ as qa reads them
-    python3 eval/bank/check.py --collection NAME …   # one collection only (no bank-wide totals)
+    .venv/bin/python eval/bank/check.py --collection NAME …   # one collection only (no bank-wide totals)
 
-Exits 1 and lists every problem when one is found. Rules:
+Exits 1 and lists every problem when one is found. It needs qa installed (the scorer's
+normalisation comes from ``qa.evaluation.metrics``). Rules:
 
 * every line is a JSON object with a unique ``id`` (unique across the bank);
 * an answerable item names its ``document``, copies its ``evidence`` verbatim from the document
@@ -29,12 +30,13 @@ import argparse
 import json
 import re
 import sys
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from qa.evaluation.metrics import norm, norm_words  # the scorer's normalisation
 
 BANK = Path(__file__).resolve().parent
 MIN_COLLECTIONS = 10
@@ -63,18 +65,8 @@ only also too very just still even ever again once twice one ones s t don isn ar
 didn hasn haven hadn won wouldn couldn shouldn
 """.split())
 
-QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-                        "\u2013": "-", "\u2014": "-", "\u00a0": " "})
-
-
-def norm(text: str) -> str:
-    """The scorer's normalisation: NFKC, plain quotes and dashes, lower case, single spaces."""
-    text = unicodedata.normalize("NFKC", text).translate(QUOTES).lower()
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def content_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z0-9]+", norm(text)) if w not in FUNCTION_WORDS]
+    return [w for w in norm_words(text) if w not in FUNCTION_WORDS]
 
 
 def longest_shared_run(question: str, evidence: str) -> tuple[int, list[str]]:
@@ -183,11 +175,9 @@ def check_answerable(where: str, item: dict[str, Any], docs: dict[str, str] | No
             if other is None or norm(extra.get("evidence", "")) not in other:
                 report.add(where, f"'also' evidence not verbatim in {extra.get('document')!r}")
     if paraphrase:
-        question = item.get("meant") or item["question"]
         run = max((longest_shared_run(item["question"], e) for e in evidence), key=lambda t: t[0])
         if run[0] > MAX_SHARED_RUN:
             report.add(where, f"shares {run[0]} consecutive content words with its evidence: {' '.join(run[1])!r}")
-        del question
 
 
 def check_unanswerable(where: str, item: dict[str, Any], report: Report) -> None:
